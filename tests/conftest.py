@@ -1,0 +1,101 @@
+"""Shared fixtures. Tests never touch the user's cache, and tests that need the face packs in
+../shared/data skip with the reason when they are absent (a fresh clone still passes)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from portraitist.paths import data_roots
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PORTRAITIST_CACHE", str(tmp_path_factory.mktemp("cache")))
+    yield
+    mp.undo()
+
+
+def find_pack(name: str) -> Path | None:
+    for root in data_roots():
+        if (root / name / "images.zip").exists():
+            return root / name
+    return None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder of real face packs, or a skip that says where it was looked for."""
+    for name in ("celeba64", "fairface64", "utkface64"):
+        if find_pack(name) is None:
+            roots = ", ".join(str(r) for r in data_roots())
+            pytest.skip(
+                f"face pack {name} not found (looked in {roots}); set PORTRAITIST_DATA to run this test"
+            )
+    return find_pack("celeba64").parent
+
+
+def synthetic_face(rng: np.random.Generator, size: int = 64, light: float = 0.0) -> np.ndarray:
+    """A crude face (skin ellipse, eyes, mouth) on a random background; `light` in [-1, 1] brightens
+    the image's right side (positive) or left side (negative)."""
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    img = np.empty((size, size, 3))
+    img[:] = rng.uniform(0.1, 0.9, 3)
+    face = ((xx - 0.5) / 0.3) ** 2 + ((yy - 0.55) / 0.38) ** 2 <= 1
+    skin = np.array([0.85, 0.65, 0.5]) * rng.uniform(0.6, 1.1)
+    img[face] = skin
+    for ex in (0.38, 0.62):
+        eye = ((xx - ex) / 0.05) ** 2 + ((yy - 0.45) / 0.03) ** 2 <= 1
+        img[eye] = 0.1
+    mouth = (np.abs(xx - 0.5) < 0.1) & (np.abs(yy - 0.72) < 0.015)
+    img[mouth] = [0.6, 0.2, 0.2]
+    img *= (1 + light * (xx - 0.5) * 1.6)[..., None]
+    img += rng.normal(0, 0.02, img.shape)
+    return (np.clip(img, 0, 1) * 255).astype(np.uint8)
+
+
+def jpeg_bytes(arr: np.ndarray, quality: int = 90) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def png_bytes(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def make_pack(root: Path, rows: list[dict[str, str]], images: dict[str, bytes]) -> Path:
+    """A pack folder (images.zip + labels.csv) with the given rows and member bytes."""
+    root.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(root / "images.zip", "w", zipfile.ZIP_STORED) as z:
+        for name, data in images.items():
+            z.writestr(name, data)
+    header = list(rows[0])
+    lines = [",".join(header)] + [",".join(r[h] for h in header) for r in rows]
+    (root / "labels.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+@pytest.fixture
+def demographic_pack(tmp_path) -> Path:
+    """A small FairFace-style pack of synthetic faces: 3 races x 2 genders x 5 each."""
+    rng = np.random.default_rng(0)
+    rows, images = [], {}
+    i = 0
+    for race in ("White", "Black", "East Asian"):
+        for gender in ("Male", "Female"):
+            for _ in range(5):
+                name = f"train/{i}.jpg"
+                images[name] = jpeg_bytes(synthetic_face(rng, light=rng.uniform(-1, 1)))
+                split = "valid" if i % 5 == 0 else "train"
+                rows.append({"file": name, "age": "20-29", "gender": gender, "race": race, "split": split})
+                i += 1
+    return make_pack(tmp_path / "tinyface", rows, images)
