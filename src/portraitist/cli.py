@@ -8,6 +8,7 @@ import random
 import sys
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -100,6 +101,54 @@ def cmd_data_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation.evaluate import EvalConfig, evaluate, load_samples
+    from .evaluation.report import write_report
+
+    samples = load_samples(args.samples, limit=args.limit)
+    if args.prompts:
+        text = Path(args.prompts).read_text(encoding="utf-8")
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        if len(lines) not in (1, len(samples.images)):
+            raise ValueError(f"{args.prompts} has {len(lines)} prompts for {len(samples.images)} samples")
+        samples.prompts = lines * len(samples.images) if len(lines) == 1 else lines
+        samples.negatives = [args.negative or ""] * len(samples.images)
+    config = EvalConfig(ref=args.ref, ref_limit=args.ref_limit, train=args.train, train_limit=args.train_limit,
+                        balanced_ref=None if args.no_bias else "fairface64")  # fmt: skip
+    results, art = evaluate(samples, config)
+    json_path, html_path = write_report(results, art, args.out)
+    s = results["set"]
+    headline = {k: round(v, 4) for k, v in s.items() if k.startswith(("fd_effnet", "precision", "recall"))}
+    print(f"face rate {results['qa']['face_rate']:.3f}, eyes consistent {results['qa']['eyes_consistent_rate']:.3f}, "
+          + ", ".join(f"{k} {v}" for k, v in headline.items()))  # fmt: skip
+    print(f"wrote {json_path} and {html_path}")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .generate import FaceDiffusion, generate, save
+
+    model = FaceDiffusion.load(args.weights) if args.weights else None
+    images = generate(args.prompt, negative_prompt=args.negative, num_inference_steps=args.steps,
+                      guidance_scale=args.guidance, seed=args.seed, sampler=args.sampler, num_images=args.n,
+                      reroll=args.reroll, model=model)  # fmt: skip
+    paths = save(images, args.out, upscale=args.upscale)
+    note = f", shown at {64 * args.upscale}px" if args.upscale > 1 else ""
+    print(
+        f"wrote {len(images)} faces (native 64x64{note}) to {args.out}: "
+        + ", ".join(p.name for p in paths[:5])
+    )
+    return 0
+
+
+def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
+    from importlib import import_module
+
+    module = import_module(f".training.{args.what}", __package__)
+    module.main(rest)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="portraitist", description=__doc__)
     p.add_argument("--version", action="version", version=f"portraitist {__version__}")
@@ -132,16 +181,52 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--seed", type=int, default=0)
     preview.add_argument("--cell", type=int, default=160, help="display size of each face in px")
     preview.set_defaults(func=cmd_data_preview)
+
+    ev = sub.add_parser("evaluate", help="score generated faces against real ones; JSON + HTML report")
+    ev.add_argument("samples", help="a folder of generated PNGs, or any dataset folder / pack")
+    ev.add_argument("--ref", default="celeba64", help="pack whose held-out split is the real reference")
+    ev.add_argument("--ref-limit", type=int, default=5000, help="at most this many reference faces")
+    ev.add_argument("--train", help="pack whose train split is checked for memorised faces")
+    ev.add_argument("--train-limit", type=int, help="check against a random subset of the training set")
+    ev.add_argument("--prompts", help="text file: one prompt per sample (sorted file order), or one for all")
+    ev.add_argument("--negative", help="the negative prompt used with --prompts")
+    ev.add_argument("--limit", type=int, help="score only the first N samples")
+    ev.add_argument("--no-bias", action="store_true", help="skip the bias audit against FairFace")
+    ev.add_argument("--out", default="evaluation", help="folder for metrics.json and report.html")
+    ev.set_defaults(func=cmd_evaluate)
+
+    from .diffusion.samplers import SAMPLERS
+    from .generate import DEFAULTS
+
+    gen = sub.add_parser("generate", help="faces from a text prompt (PNG files with their settings + a grid)")
+    gen.add_argument("prompt")
+    gen.add_argument("--negative", help="what the face must not have, e.g. 'eyeglasses, blurry'")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--steps", type=int, default=DEFAULTS["num_inference_steps"])
+    gen.add_argument("--guidance", type=float, default=DEFAULTS["guidance_scale"])
+    gen.add_argument("--sampler", choices=sorted(SAMPLERS), default=DEFAULTS["sampler"])
+    gen.add_argument("--n", type=int, default=4, help="how many faces (seeds seed..seed+n-1)")
+    gen.add_argument("--reroll", type=int, default=0, help="regenerate faces failing QA up to K more times")
+    gen.add_argument("--upscale", type=int, default=1, help="also enlarge for viewing (native stays 64x64)")
+    gen.add_argument("--weights", help="a model file other than the shipped one")
+    gen.add_argument("--out", default="out", help="folder for the PNGs")
+    gen.set_defaults(func=cmd_generate)
+
+    tr = sub.add_parser("train", help="train a model (pass --help after the name for its options)")
+    tr.add_argument("what", choices=("autoencoder", "diffusion", "attributes"))
+    tr.set_defaults(func=cmd_train, passthrough=True)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args, rest = build_parser().parse_known_args(argv)
+    if rest and not getattr(args, "passthrough", False):
+        build_parser().parse_args(argv)  # reports the unknown arguments the usual way
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.showwarning = lambda m, *a, **k: print(f"warning: {m}", file=sys.stderr)
         try:
-            return args.func(args)
+            return args.func(args, rest) if getattr(args, "passthrough", False) else args.func(args)
         except (FileNotFoundError, ValueError) as e:  # DataError and ImageDecodeError are ValueErrors
             print(f"error: {e}", file=sys.stderr)
             return 2

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -50,6 +50,7 @@ class FaceSet:
     identities: list[str | None]
     index: np.ndarray
     notes: tuple[str, ...] = ()  # what was skipped or not understood while reading
+    extra: dict[str, np.ndarray] = field(default_factory=dict)  # per-image arrays beyond the schema
 
     def __len__(self) -> int:
         return len(self.index)
@@ -221,6 +222,7 @@ def from_decoded(source: Source, decoded: Decoded) -> FaceSet:
         identities=[source.identities[k] for k in kept],
         index=np.arange(len(kept), dtype=np.int64),
         notes=notes,
+        extra={k: v[kept] for k, v in source.extra.items()},
     )
 
 
@@ -242,5 +244,7 @@ def to_tensor(images: np.ndarray):
     """(N, H, W, 3) uint8 -> torch float32 (N, 3, H, W) in [-1, 1]."""
     import torch
 
-    t = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
+    t = (
+        torch.from_numpy(np.array(images, dtype=np.uint8)).permute(0, 3, 1, 2).float()
+    )  # a copy: memmaps are read-only
     return t.div_(127.5).sub_(1.0)

@@ -11,8 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, fields, replace
 
 GENDERS = ("female", "male")
-# FairFace's seven groups, plus UTKFace's coarser "asian" and "other".
-RACES = (
+FAIRFACE_RACES = (
     "white",
     "black",
     "east_asian",
@@ -20,9 +19,8 @@ RACES = (
     "indian",
     "middle_eastern",
     "latino_hispanic",
-    "asian",
-    "other",
 )
+RACES = FAIRFACE_RACES + ("asian", "other")  # plus UTKFace's coarser groups
 HAIR_COLOURS = ("black", "blond", "brown", "gray")
 LIGHT_DIRECTIONS = ("left", "frontal", "right")
 TEMPERATURES = ("cool", "neutral", "warm")

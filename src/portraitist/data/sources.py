@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..paths import find_data
 from .images import IMAGE_SUFFIXES
 from .schema import (
@@ -48,6 +50,8 @@ class Source:
     fingerprint: str
     crop_box: tuple[int, int, int, int] | None = None
     report: LabelReport = field(default_factory=LabelReport)
+    # Per-record arrays beyond the schema, e.g. "celeba_attributes": (N, 40) int8 of 1/0/-1 (unknown).
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.files)
@@ -116,6 +120,12 @@ def _finish(rows, limit: int | None):
     return rows if limit is None else rows[:limit]
 
 
+def _celeba_matrix(rows: list[dict[str, str]]) -> np.ndarray:
+    """CelebA's 40 flags as int8: 1 yes, 0 no (from 0 or -1), -1 unknown."""
+    table = {"1": 1, "0": 0, "-1": 0}
+    return np.array([[table.get(r.get(a, "").strip(), -1) for a in CELEBA_ATTRIBUTES] for r in rows], np.int8)
+
+
 def read_pack(root: Path, limit: int | None = None) -> Source:
     """Our pack layout: images.zip (64x64 JPEGs) + labels.csv whose `file` column names the member."""
     zpath, lpath = root / "images.zip", root / "labels.csv"
@@ -127,9 +137,11 @@ def read_pack(root: Path, limit: int | None = None) -> Source:
     if "Smiling" in header:
         kind = "celeba"
         labels = [labels_from_celeba(r, report) for r in rows]
+        extra = {"celeba_attributes": _celeba_matrix(rows)}
     elif {"age", "gender", "race"} <= set(header):
         kind = "utkface" if rows[0]["age"].strip().isdigit() else "fairface"
         labels = [labels_from_demographics(r, report) for r in rows]
+        extra = {}
     else:
         raise DataError(f"{lpath}: columns {list(header)} match no known label schema")
     split_col = "partition" if "partition" in header else "split" if "split" in header else None
@@ -146,6 +158,7 @@ def read_pack(root: Path, limit: int | None = None) -> Source:
         read=_zip_reader(zpath),
         fingerprint=_stat_key(zpath, lpath) + f"|limit={limit}",
         report=report,
+        extra=extra,
     )
 
 
@@ -168,7 +181,7 @@ def read_celeba(root: Path, limit: int | None = None) -> Source:
     if names != CELEBA_ATTRIBUTES:
         raise DataError(f"{attr_path}: line 2 does not list CelebA's 40 attributes in order")
     report = LabelReport()
-    files, labels = [], []
+    files, labels, raw = [], [], []
     for i, line in enumerate(lines[2:], start=3):
         parts = line.split()
         if not parts:
@@ -178,7 +191,8 @@ def read_celeba(root: Path, limit: int | None = None) -> Source:
                 f"{attr_path}, line {i}: expected a file name and 40 values, got {len(parts)} fields"
             )
         files.append(parts[0])
-        labels.append(labels_from_celeba(dict(zip(names, parts[1:], strict=True)), report))
+        raw.append(dict(zip(names, parts[1:], strict=True)))
+        labels.append(labels_from_celeba(raw[-1], report))
     if int(lines[0]) != len(files):
         report.note("image_count", f"header says {lines[0].strip()}, file lists {len(files)}")
 
@@ -198,7 +212,7 @@ def read_celeba(root: Path, limit: int | None = None) -> Source:
     partition, identity = table("list_eval_partition.txt"), table("identity_CelebA.txt")
     if not partition:
         report.note("partition", "list_eval_partition.txt missing: every image counted as train")
-    files, labels = _finish(files, limit), _finish(labels, limit)
+    files, labels, raw = _finish(files, limit), _finish(labels, limit), _finish(raw, limit)
     return Source(
         name=root.name,
         kind="celeba",
@@ -211,6 +225,7 @@ def read_celeba(root: Path, limit: int | None = None) -> Source:
         fingerprint=_stat_key(attr_path, img_dir) + f"|limit={limit}",
         crop_box=CELEBA_CROP,
         report=report,
+        extra={"celeba_attributes": _celeba_matrix(raw)},
     )
 
 

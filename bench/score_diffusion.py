@@ -1,0 +1,127 @@
+"""Score the shipped text-to-face diffusion model with the instruments, against the issue's targets.
+
+    python bench/score_diffusion.py [--weights PATH] [--n 5000] [--out docs/eval/diffusion]
+
+1. Speed: one face and a batch of 16 at default settings, timed here.
+2. Realism, anatomy, diversity, memorisation, bias: N faces, each prompted with the caption of a
+   random held-out real face (so the prompt mix follows the data), scored like the reference rows.
+3. Attribute adherence: 50 faces for each of man / woman, smiling / serious, eyeglasses / none,
+   blond / black hair, young / old.
+4. Negative prompt: the eyeglasses rate of "portrait photo of a man" with and without
+   --negative "eyeglasses".
+Prints Markdown; the latest result is recorded in docs/models/face_diffusion.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+
+from portraitist.captions import caption
+from portraitist.data import load
+from portraitist.data.schema import CELEBA_ATTRIBUTES
+from portraitist.evaluation.adherence import adherence
+from portraitist.evaluation.evaluate import EvalConfig, ImageSet, evaluate
+from portraitist.evaluation.predictors import predict
+from portraitist.evaluation.report import write_report
+from portraitist.generate import DEFAULTS, FaceDiffusion
+
+ADHERENCE_PROMPTS = {
+    "man": "portrait photo of a man",
+    "woman": "portrait photo of a woman",
+    "smiling": "portrait photo of a smiling person",
+    "serious": "portrait photo of a serious person",
+    "eyeglasses": "portrait photo of a person wearing glasses",
+    "no eyeglasses": "portrait photo of a person without glasses",
+    "blond": "portrait photo of a person with blond hair",
+    "black hair": "portrait photo of a person with black hair",
+    "young": "portrait photo of a young person",
+    "old": "portrait photo of an elderly person",
+}
+
+
+def run(
+    model: FaceDiffusion, prompts: list[str], seeds: list[int], negative: str | None = None, batch: int = 64
+):
+    """Faces for per-seed prompts at default settings, in batches."""
+    steps, guidance, sampler = (
+        DEFAULTS["num_inference_steps"],
+        DEFAULTS["guidance_scale"],
+        DEFAULTS["sampler"],
+    )
+    return np.concatenate([model.generate_seeds(prompts[s : s + batch], negative, steps, guidance, seeds[s : s + batch], sampler)
+                           for s in range(0, len(prompts), batch)])  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--weights")
+    ap.add_argument("--n", type=int, default=5000)
+    ap.add_argument("--train-limit", type=int, default=10000)
+    ap.add_argument("--out", type=Path, default=Path("docs/eval/diffusion"))
+    args = ap.parse_args()
+    model = FaceDiffusion.load(args.weights)
+    report = {}
+
+    model.generate_seeds(
+        "a face", None, DEFAULTS["num_inference_steps"], DEFAULTS["guidance_scale"], [0], DEFAULTS["sampler"]
+    )
+    t = time.perf_counter()
+    for i in range(5):
+        model.generate_seeds("portrait of a smiling woman", None, 8, 3.0, [i], "dpmpp_2m")
+    report["seconds_one_face"] = (time.perf_counter() - t) / 5
+    t = time.perf_counter()
+    model.generate_seeds("portrait of a smiling woman", None, 8, 3.0, list(range(16)), "dpmpp_2m")
+    report["seconds_batch_16"] = time.perf_counter() - t
+    print(
+        f"speed: one face {report['seconds_one_face']:.3f} s, batch of 16 {report['seconds_batch_16']:.2f} s",
+        flush=True,
+    )
+
+    # prompts from held-out labels of all three packs, in equal thirds
+    rng = random.Random(0)
+    labels = []
+    for pack in ("celeba64", "fairface64", "utkface64"):
+        valid = load(pack, progress=False).filter(split="valid")
+        labels.append([valid.labels[r] for r in valid.index])
+    prompts = [caption(rng.choice(rng.choice(labels)), rng) for _ in range(args.n)]
+    t = time.perf_counter()
+    images = run(model, prompts, list(range(args.n)))
+    report["generate_seconds"] = time.perf_counter() - t
+    res, art = evaluate(ImageSet("face-diffusion", images, prompts, [""] * len(prompts)),
+                        EvalConfig(train="celeba64", train_limit=args.train_limit))  # fmt: skip
+    write_report(res, art, args.out)
+    report["evaluation"] = res
+
+    adh_prompts, adh_seeds = [], []
+    for k, prompt in enumerate(ADHERENCE_PROMPTS.values()):
+        adh_prompts += [prompt] * 50
+        adh_seeds += list(range(100000 + 1000 * k, 100000 + 1000 * k + 50))
+    adh_images = run(model, adh_prompts, adh_seeds, batch=50)
+    report["adherence"] = adherence(adh_prompts, [""] * len(adh_prompts), predict(adh_images))
+
+    k = CELEBA_ATTRIBUTES.index("Eyeglasses")
+    seeds = list(range(200000, 200200))
+    plain = predict(run(model, ["portrait photo of a man"] * 200, seeds)).celeba[:, k] >= 0.5
+    negated = (
+        predict(run(model, ["portrait photo of a man"] * 200, seeds, negative="eyeglasses")).celeba[:, k]
+        >= 0.5
+    )
+    report["negative_prompt_eyeglasses"] = {
+        "without_negative": float(plain.mean()),
+        "with_negative": float(negated.mean()),
+    }
+
+    (args.out / "score.json").write_text(json.dumps(report, indent=2, default=float))
+    q, s = res["qa"], res["set"]
+    print(json.dumps({k: v for k, v in report.items() if k != "evaluation"}, indent=2, default=float))
+    print(json.dumps({"qa": q, "set": s, "memorisation": res.get("memorisation")}, indent=2, default=float))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Diffusion in the EDM formulation: preconditioning, noise schedules, samplers, guidance."""

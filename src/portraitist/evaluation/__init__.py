@@ -1,0 +1,1 @@
+"""Set-level metrics and reports: realism, diversity, memorisation, attribute adherence, bias."""

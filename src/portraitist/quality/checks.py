@@ -1,0 +1,89 @@
+"""Per-face verdicts from measurements, with thresholds calibrated on held-out real photos
+(`python -m portraitist.quality.calibrate`, recorded in calibration.json beside this file)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from .analysis import FaceMeasures
+
+CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
+
+
+@cache
+def calibration() -> dict:
+    if not CALIBRATION_PATH.exists():
+        raise FileNotFoundError(
+            f"{CALIBRATION_PATH} is missing: run `python -m portraitist.quality.calibrate`"
+        )
+    return json.loads(CALIBRATION_PATH.read_text())
+
+
+@dataclass(frozen=True)
+class Verdict:
+    face_found: bool
+    mesh_agrees: bool  # MediaPipe's second opinion
+    eyes_match: bool
+    symmetric: bool
+    sharp: bool
+    reasons: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.reasons
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "passed": self.passed}
+
+
+def verdicts(m: FaceMeasures, thresholds: dict | None = None) -> list[Verdict]:
+    t = (thresholds or calibration())["thresholds"]
+    out = []
+    for i in range(len(m)):
+        r = m.row(i)
+        reasons = []
+        found = r["face_score"] >= t["face_score"]
+        if not found:
+            reasons.append(f"no face found (YuNet score {r['face_score']:.2f} < {t['face_score']})")
+        mesh = r["mesh_found"] > 0
+        eyes = mesh and (
+            r["iris_ratio"] >= t["iris_ratio"] and r["openness_ratio"] >= t["openness_ratio"]
+            and r["gaze_diff"] <= t["gaze_diff"]
+        )  # fmt: skip
+        if found and not mesh:
+            reasons.append("no face mesh: eyes and symmetry not measurable")
+        elif mesh and not eyes:
+            reasons.append(
+                f"eyes do not match (iris {r['iris_ratio']:.2f}, openness {r['openness_ratio']:.2f}, "
+                f"gaze {r['gaze_diff']:.2f})"
+            )
+        symmetric = mesh and r["asymmetry"] <= t["asymmetry"]
+        if mesh and not symmetric:
+            reasons.append(f"asymmetric face ({r['asymmetry']:.3f} > {t['asymmetry']:.3f})")
+        sharp = r["sharpness"] >= t["sharpness"]
+        if not sharp:
+            reasons.append(f"blurry ({r['sharpness']:.3f} < {t['sharpness']:.3f})")
+        out.append(Verdict(bool(found), bool(mesh), bool(eyes), bool(symmetric), bool(sharp), tuple(reasons)))
+    return out
+
+
+def score(m: FaceMeasures, i: int, thresholds: dict | None = None) -> float:
+    """How far a face is from failing, for choosing the best of several tries (higher is better)."""
+    t = (thresholds or calibration())["thresholds"]
+    r = m.row(i)
+    if r["mesh_found"] <= 0:
+        return r["face_score"] - 10.0
+    margins = [
+        r["face_score"] - t["face_score"],
+        r["iris_ratio"] - t["iris_ratio"],
+        r["openness_ratio"] - t["openness_ratio"],
+        t["gaze_diff"] - r["gaze_diff"],
+        (t["asymmetry"] - r["asymmetry"]) * 5,
+        np.log((r["sharpness"] + 1e-6) / t["sharpness"]),
+    ]
+    return float(min(margins))

@@ -1,0 +1,55 @@
+"""Re-roll bad faces at generation time: regenerate the faces that fail QA with new seeds, up to
+`tries` times each, and keep the first that passes (or the best seen). Every image leaves with its
+QA result, for its PNG metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .analysis import analyse
+from .checks import score, verdicts
+
+DEFAULT_REQUIRE = ("face_found", "eyes_match")
+RESEED = 1_000_003  # a retry's seed: seed + k * RESEED, so retries never collide with other seeds
+
+
+def reroll(
+    generate: Callable[[list[int]], np.ndarray],
+    seeds: Sequence[int],
+    tries: int = 4,
+    require: Sequence[str] = DEFAULT_REQUIRE,
+) -> tuple[np.ndarray, list[dict]]:
+    """`generate(seeds)` returns (len(seeds), H, W, 3) uint8 faces. Returns the kept faces and, per
+    face, {"seed", "tries", "qa": verdict, "score"}. `tries=1` measures without regenerating."""
+    if tries < 1:
+        raise ValueError(f"tries must be at least 1, got {tries}")
+    seeds = list(seeds)
+    best_img: list[np.ndarray | None] = [None] * len(seeds)
+    info: list[dict] = [{} for _ in seeds]
+    pending = list(range(len(seeds)))
+    for attempt in range(tries):
+        if not pending:
+            break
+        try_seeds = [seeds[i] + attempt * RESEED for i in pending]
+        images = generate(try_seeds)
+        measures = analyse(images)
+        still = []
+        for k, (i, v) in enumerate(zip(pending, verdicts(measures), strict=True)):
+            ok = all(getattr(v, name) for name in require)
+            s = score(measures, k)
+            if best_img[i] is None or ok or s > info[i]["score"]:
+                best_img[i] = images[k]
+                info[i] = {
+                    "seed": try_seeds[k],
+                    "tries": attempt + 1,
+                    "qa": v.as_dict(),
+                    "score": s,
+                    "ok": ok,
+                }
+            info[i]["tries"] = attempt + 1
+            if not ok:
+                still.append(i)
+        pending = still
+    return np.stack(best_img), info

@@ -1,0 +1,250 @@
+"""Train the text-to-face latent diffusion model: a UNet denoiser in the autoencoder's latent space,
+conditioned on the caption builder's text through MiniLM, EDM formulation, EMA weights.
+
+    portraitist train diffusion --autoencoder runs/ae/ae.safetensors --minutes 60 --out runs/diffusion
+
+Before the first step, the training faces are encoded once into latents and their captions once
+into MiniLM embeddings (kept in the run folder, so a resumed run starts at once). Each step draws a
+pack uniformly, then (for packs with race labels) a race group uniformly, then a face; flips the
+latent left-right half the time (and the caption's light side with it); drops the caption 10% of
+the time so the model also learns "no prompt" for classifier-free guidance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..captions import caption
+from ..checkpoints import load_into, save_weights
+from ..contact_sheet import contact_sheet
+from ..data import load, to_tensor
+from ..diffusion.edm import Denoiser, edm_loss, karras_sigmas
+from ..diffusion.guidance import guided
+from ..diffusion.samplers import sample_dpmpp_2m
+from ..nets.autoencoder import Autoencoder
+from ..nets.unet import UNet
+from ..text import TextEncoder
+from .autoencoder import to_uint8
+from .loop import (
+    EMA,
+    Budget,
+    barrier,
+    broadcast_stop,
+    check_arguments,
+    fingerprint,
+    init_distributed,
+    load_checkpoint,
+    save_checkpoint,
+    seed_everything,
+    trainer_arguments,
+    wrap_ddp,
+)
+
+PREVIEW_PROMPTS = (
+    "close-up portrait of a smiling woman with blond hair",
+    "portrait of a serious man with a beard",
+    "photo of an elderly East Asian woman",
+    "headshot of a young Black man wearing glasses",
+    "portrait of a Latino man in his thirties, light from camera left",
+    "black and white portrait of a woman with black hair",
+    "photo of a little girl, warm light",
+    "studio portrait of a middle-aged Indian woman",
+)
+DROP_CAPTION = 0.1
+
+
+def build_latent_pack(
+    ae: Autoencoder, packs: list[str], per_pack: int, seed: int, path: Path, limit: int | None
+):
+    """Encode faces and captions once; both mirrored variants of each caption are kept."""
+    if path.exists():
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    enc = TextEncoder(capacity=0)
+    rng, text_rng = np.random.default_rng(seed), random.Random(seed)
+    latents, emb, emb_flip, pack_id, group_id = [], [], [], [], []
+    for p, name in enumerate(packs):
+        train = load(name, limit=limit).filter(split="train")
+        rows = np.sort(rng.choice(train.index, min(per_pack, len(train)), replace=False))
+        labels = [train.labels[r] for r in rows]
+        caps = [caption(lab, text_rng) for lab in labels]
+        with torch.inference_mode():
+            for s in tqdm(range(0, len(rows), 256), desc=f"encoding {name}", mininterval=5):
+                latents.append(ae.encode(to_tensor(train.images[rows[s : s + 256]])).half().numpy())
+        text = torch.cat(
+            [
+                enc.encode(caps[s : s + 512])
+                for s in tqdm(range(0, len(caps), 512), desc=f"captions {name}", mininterval=5)
+            ]
+        )
+        # a mirrored face needs its own caption only when its light comes from a side
+        sided = [i for i, lab in enumerate(labels) if lab.light in ("left", "right")]
+        flipped = text.clone()
+        if sided:
+            flipped[sided] = enc.encode([caption(labels[i].mirrored(), text_rng) for i in sided])
+        emb.append(text.half().numpy())
+        emb_flip.append(flipped.half().numpy())
+        pack_id.append(np.full(len(rows), p))
+        races = sorted({lab.race for lab in labels if lab.race})
+        group_id.append(np.array([races.index(lab.race) if lab.race else -1 for lab in labels]))
+    pack = {
+        "latents": np.concatenate(latents),
+        "text": np.concatenate(emb),
+        "text_flipped": np.concatenate(emb_flip),
+        "pack": np.concatenate(pack_id),
+        "group": np.concatenate(group_id),
+    }
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, **pack)
+    tmp.replace(path)
+    return pack
+
+
+class BalancedDraw:
+    """Pack uniformly, then race group uniformly where known, then a face."""
+
+    def __init__(self, pack: np.ndarray, group: np.ndarray) -> None:
+        self.cells = []
+        for p in np.unique(pack):
+            rows = np.flatnonzero(pack == p)
+            groups = [rows[group[rows] == g] for g in np.unique(group[rows])]
+            self.cells.append(groups)
+
+    def __call__(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        out = np.empty(n, np.int64)
+        for i in range(n):
+            groups = self.cells[rng.integers(len(self.cells))]
+            g = groups[rng.integers(len(groups))]
+            out[i] = g[rng.integers(len(g))]
+        return out
+
+
+@torch.no_grad()
+def preview(ae: Autoencoder, denoiser: Denoiser, null: torch.Tensor, seed: int = 0) -> np.ndarray:
+    cond = TextEncoder().encode(list(PREVIEW_PROMPTS))
+    g = torch.Generator().manual_seed(seed)
+    sigmas = karras_sigmas(16)
+    x = torch.randn(len(cond), 4, 16, 16, generator=g) * sigmas[0]
+    z = sample_dpmpp_2m(guided(denoiser, cond, null.expand(len(cond), -1), 3.0), x, sigmas)
+    return to_uint8(ae.decode(z))
+
+
+def parse(argv=None) -> argparse.Namespace:
+    ap = trainer_arguments("portraitist train diffusion", __doc__, "runs/diffusion", 60, 64, 4e-4, 10)
+    ap.add_argument(
+        "--autoencoder", type=Path, required=True, help="safetensors from `train autoencoder --export`"
+    )
+    ap.add_argument("--per-pack", type=int, default=20000, help="faces encoded from each pack's train split")
+    ap.add_argument("--ema", type=float, default=0.999)
+    ap.add_argument("--channels", type=int, default=64, help="UNet base width")
+    return ap.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    args = parse(argv)
+    check_arguments(args)
+    if not 0 < args.ema < 1:
+        raise ValueError(f"--ema must be between 0 and 1, got {args.ema}")
+    dist = init_distributed()
+    rng = seed_everything(args.seed, dist.rank)
+    args.out.mkdir(parents=True, exist_ok=True)
+    ae = Autoencoder()
+    ae_meta = load_into(ae, args.autoencoder)
+    ae.eval().requires_grad_(False)
+    packs = [p for p in args.data.split(",") if p]
+    if not dist.main:  # rank 0 encodes the faces once; the others read its file
+        barrier(dist)
+    data = build_latent_pack(ae, packs, args.per_pack, args.seed, args.out / "latents.npz", args.limit)
+    if dist.main:
+        barrier(dist)
+    draw = BalancedDraw(data["pack"], data["group"])
+    latents = torch.from_numpy(data["latents"].astype(np.float32))
+    text, text_flipped = (
+        torch.from_numpy(data["text"].astype(np.float32)),
+        torch.from_numpy(data["text_flipped"].astype(np.float32)),
+    )
+    unet = UNet(ch=args.channels)
+    denoiser = Denoiser(unet)
+    ema = EMA(denoiser, args.ema)
+    opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.0)
+    state = {"step": 0, "images": 0, "train_seconds": 0.0}
+    if args.resume:
+        state = load_checkpoint(args.out, {"model": denoiser, "ema": ema.module}, opt)
+        print(f"resumed {args.out} at step {state['step']}")
+    model = wrap_ddp(denoiser, dist)
+    budget = Budget(
+        args.minutes, {"checkpoint": args.checkpoint_minutes * 60, "sample": args.sample_minutes * 60}
+    )
+    base_seconds = state["train_seconds"]
+    bar = tqdm(desc="diffusion", unit="img", disable=not dist.main, mininterval=5)
+    losses = []
+    while not broadcast_stop(budget.done(), dist):
+        idx = torch.from_numpy(draw(args.batch, rng))
+        flip = torch.rand(args.batch) < 0.5
+        x0 = latents[idx]
+        x0 = torch.where(flip[:, None, None, None], x0.flip(3), x0)
+        cond = torch.where(flip[:, None], text_flipped[idx], text[idx])
+        drop = torch.rand(args.batch) < DROP_CAPTION
+        cond = torch.where(drop[:, None], unet.null_text.expand(args.batch, -1), cond)
+        loss = edm_loss(model, x0, cond, denoiser.sigma_data)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss.item()} at step {state['step']}; lower --lr")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        opt.step()
+        ema.update(denoiser, state["step"])
+        state["step"] += 1
+        state["images"] += args.batch * dist.world
+        state["train_seconds"] = base_seconds + budget.elapsed()
+        losses.append(loss.item())
+        bar.update(args.batch * dist.world)
+        if state["step"] % 50 == 0:
+            bar.set_postfix(loss=f"{np.mean(losses[-200:]):.4f}")
+        if dist.main and budget.due("checkpoint"):
+            save_checkpoint(
+                args.out, {"model": denoiser, "ema": ema.module}, opt, state | {"args": vars(args)}
+            )
+            with open(args.out / "loss.jsonl", "a") as f:
+                f.write(json.dumps({"step": state["step"], "loss": float(np.mean(losses[-200:]))}) + "\n")
+        if dist.main and budget.due("sample"):
+            grid = preview(ae, ema.module, ema.module.net.null_text)
+            contact_sheet(grid, list(PREVIEW_PROMPTS), cell=96, columns=8, caption_lines=4).save(
+                args.out / f"samples-{state['step']:07d}.png"
+            )
+    bar.close()
+    print(f"rank {dist.rank} parameters {fingerprint(unet)} after step {state['step']}", flush=True)
+    if dist.main:
+        save_checkpoint(args.out, {"model": denoiser, "ema": ema.module}, opt, state | {"args": vars(args)})
+        if args.export:
+            export(args.export, ae, ema.module, state, args, ae_meta)
+        print(
+            f"diffusion: {state['step']} steps, {state['images']} images in {state['train_seconds'] / 60:.1f} min"
+        )
+    return state
+
+
+def export(path: Path, ae: Autoencoder, denoiser: Denoiser, state: dict, args, ae_meta: dict) -> Path:
+    tensors = {f"autoencoder.{k}": v for k, v in ae.state_dict().items()}
+    tensors |= {f"unet.{k}": v for k, v in denoiser.net.state_dict().items()}
+    meta = {
+        "kind": "latent-diffusion",
+        "formulation": "EDM",
+        "sigma_data": denoiser.sigma_data,
+        "unet": {"ch": args.channels},
+        "train": {k: state[k] for k in ("step", "images", "train_seconds")},
+        "autoencoder_train": {k: ae_meta.get(k) for k in ("step", "images", "psnr_fixed")},
+        "args": {k: str(v) for k, v in vars(args).items()},
+    }
+    return save_weights(tensors, path, meta, dtype=torch.float16)
+
+
+if __name__ == "__main__":
+    main()

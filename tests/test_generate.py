@@ -1,0 +1,123 @@
+"""Generation with a model file: seeds, settings in PNG metadata, clear errors. Uses a tiny
+randomly initialised model of the shipped classes, so the real code path runs without weights."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from portraitist.checkpoints import CheckpointError, save_weights
+from portraitist.diffusion.edm import Denoiser
+from portraitist.generate import FaceDiffusion, generate, save
+from portraitist.nets.autoencoder import Autoencoder
+from portraitist.nets.unet import UNet
+from portraitist.png import read_settings
+from portraitist.training.diffusion import export
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
+    unet = UNet(ch=32)
+    for p in unet.parameters():  # random, not zero-initialised output: images must depend on the prompt
+        torch.nn.init.normal_(p, std=0.1)
+
+    class Args:
+        channels = 32
+
+    export(path, Autoencoder(), Denoiser(unet), {"step": 0, "images": 0, "train_seconds": 0.0}, Args(), {})
+    return path
+
+
+@pytest.fixture(scope="module")
+def model(model_file):
+    return FaceDiffusion.load(model_file)
+
+
+def test_same_seed_same_image_and_batches_are_seed_offsets(model):
+    a = generate("a smiling woman", seed=5, num_images=3, model=model)
+    b = generate("a smiling woman", seed=6, num_images=1, model=model)
+    again = generate("a smiling woman", seed=5, num_images=3, model=model)
+    assert all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a, again, strict=True))
+    # the same face, up to float rounding that depends on the batch size (a level or two in a few pixels)
+    diff = np.abs(np.asarray(a[1], dtype=int) - np.asarray(b[0], dtype=int))
+    assert diff.max() <= 2 and diff.mean() < 0.05
+    assert not np.array_equal(np.asarray(a[0]), np.asarray(a[1]))
+    assert a[0].size == (64, 64)
+
+
+def test_prompt_and_negative_prompt_change_the_result(model):
+    def final_latent(prompt, negative=None):
+        seen = []
+        model.generate_seeds(
+            prompt, negative, 4, 3.0, [1], "dpmpp_2m", callback=lambda i, x, d: seen.append(d)
+        )
+        return seen[0]
+
+    base = final_latent("a smiling woman")
+    scale = base.abs().mean()
+    assert (base - final_latent("an old man with a beard")).abs().mean() > 0.01 * scale
+    assert (base - final_latent("a smiling woman", "eyeglasses")).abs().mean() > 0.01 * scale
+    assert torch.equal(base, final_latent("a smiling woman"))
+
+
+@pytest.mark.parametrize("sampler", ["euler", "heun", "ddim", "dpmpp_2m"])
+def test_every_sampler_runs(model, sampler):
+    img = generate("a face", sampler=sampler, num_inference_steps=3, model=model)[0]
+    assert img.info["sampler"] == sampler
+
+
+def test_saved_png_carries_every_setting(model, tmp_path):
+    images = generate("portrait of a man", negative_prompt="blurry", num_inference_steps=4, guidance_scale=2.5,
+                      seed=9, num_images=2, model=model)  # fmt: skip
+    paths = save(images, tmp_path, upscale=2)
+    meta = read_settings(paths[0])
+    assert meta["prompt"] == "portrait of a man" and meta["negative_prompt"] == "blurry"
+    assert (meta["seed"], meta["steps"], meta["guidance"], meta["sampler"]) == (9, 4, 2.5, "dpmpp_2m")
+    assert meta["native_resolution"] == "64x64" and meta["shown_at"] == "128x128"
+    text = Image.open(paths[0]).text["parameters"]
+    assert text.startswith("portrait of a man\nNegative prompt: blurry\n") and "Seed: 9" in text
+    assert paths[-1].name == "grid.png"
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"prompt": ""}, "prompt is empty"),
+        ({"prompt": "x" * 2000}, "limit is 1000"),
+        ({"num_inference_steps": 0}, "steps must be"),
+        ({"num_inference_steps": 10_000}, "steps must be"),
+        ({"guidance_scale": -1}, "guidance must be"),
+        ({"sampler": "magic"}, "unknown sampler"),
+        ({"num_images": 500}, "number of images"),
+        ({"seed": -3}, "seed must be"),
+    ],
+)
+def test_absurd_settings_are_clear_errors(model, kwargs, match):
+    args = {"prompt": "a face"} | kwargs
+    with pytest.raises(ValueError, match=match):
+        generate(args.pop("prompt"), model=model, **args)
+
+
+def test_missing_or_wrong_weights_are_clear_errors(tmp_path):
+    with pytest.raises(CheckpointError, match="train them"):
+        FaceDiffusion.load(tmp_path / "none.safetensors")
+    other = tmp_path / "other.safetensors"
+    save_weights(torch.nn.Linear(2, 2), other, {"kind": "something-else"})
+    with pytest.raises(CheckpointError, match="not a portraitist latent diffusion"):
+        FaceDiffusion.load(other)
+
+
+def test_cli_generate(model_file, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "portraitist.cli", "generate", "a smiling woman", "--weights",
+                           str(model_file), "--n", "2", "--steps", "3", "--seed", "4", "--out", str(tmp_path)],
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["000004.png", "000005.png", "grid.png"]
+    bad = subprocess.run([sys.executable, "-m", "portraitist.cli", "generate", "a face", "--weights", str(model_file),
+                          "--steps", "0", "--out", str(tmp_path)], capture_output=True, text=True)  # fmt: skip
+    assert bad.returncode == 2 and "steps must be" in bad.stderr
