@@ -102,3 +102,15 @@ def test_bad_training_arguments_are_clear_errors(demographic_pack, tmp_path):
     proc = subprocess.run([PY, "-m", "portraitist.cli", "train", "autoencoder", "--data", str(demographic_pack),
                            "--minutes", "-1", "--out", str(tmp_path)], capture_output=True, text=True)  # fmt: skip
     assert proc.returncode == 2 and "--minutes must be positive" in proc.stderr
+
+
+def test_diffusion_training_can_start_from_an_exported_model(demographic_pack, tiny_autoencoder, tmp_path):
+    common = [PY, "-m", "portraitist.cli", "train", "diffusion", "--autoencoder", str(tiny_autoencoder), "--data",
+              str(demographic_pack), "--per-pack", "20", "--batch", "4", "--minutes", "0.03", "--channels", "32"]  # fmt: skip
+    first = subprocess.run(common + ["--out", str(tmp_path / "a"), "--export", str(tmp_path / "a.safetensors")],
+                           capture_output=True, text=True)  # fmt: skip
+    assert first.returncode == 0, first.stderr[-2000:]
+    second = subprocess.run(common + ["--out", str(tmp_path / "b"), "--init-from", str(tmp_path / "a.safetensors")],
+                            capture_output=True, text=True)  # fmt: skip
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert f"starting from {tmp_path / 'a.safetensors'}" in second.stdout

@@ -22,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from ..captions import caption
-from ..checkpoints import load_into, save_weights
+from ..checkpoints import load_into, load_weights, save_weights
 from ..contact_sheet import contact_sheet
 from ..data import load, to_tensor
 from ..diffusion.edm import Denoiser, edm_loss, karras_sigmas
@@ -144,6 +144,9 @@ def parse(argv=None) -> argparse.Namespace:
     ap.add_argument("--per-pack", type=int, default=20000, help="faces encoded from each pack's train split")
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--channels", type=int, default=64, help="UNet base width")
+    ap.add_argument(
+        "--init-from", type=Path, help="start from an exported model's denoiser (e.g. the shipped one)"
+    )
     return ap.parse_args(argv)
 
 
@@ -175,6 +178,12 @@ def main(argv=None) -> dict:
     ema = EMA(denoiser, args.ema)
     opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.0)
     state = {"step": 0, "images": 0, "train_seconds": 0.0}
+    if args.init_from and not args.resume:
+        tensors, meta = load_weights(args.init_from)
+        unet.load_state_dict({k[5:]: v.float() for k, v in tensors.items() if k.startswith("unet.")})
+        ema.module.net.load_state_dict(unet.state_dict())
+        state |= {k: meta["train"][k] for k in ("step", "images", "train_seconds")}
+        print(f"starting from {args.init_from} (step {state['step']}, {state['images']} images)")
     if args.resume:
         state = load_checkpoint(args.out, {"model": denoiser, "ema": ema.module}, opt)
         print(f"resumed {args.out} at step {state['step']}")
