@@ -8,7 +8,9 @@ from torch.nn import functional as F
 
 
 def norm(channels: int) -> nn.GroupNorm:
-    return nn.GroupNorm(min(32, channels // 4), channels, eps=1e-6)
+    """GroupNorm with up to 32 groups of at least 4 channels, the group count dividing the width."""
+    groups = next(g for g in range(min(32, max(channels // 4, 1)), 0, -1) if channels % g == 0)
+    return nn.GroupNorm(groups, channels, eps=1e-6)
 
 
 class ResBlock(nn.Module):
