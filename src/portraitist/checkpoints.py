@@ -4,37 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .files import atomic_write
+
 
 class CheckpointError(ValueError):
     """A checkpoint that is missing, truncated, or does not fit the network."""
-
-
-def _umask_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.chmod(tmp, _umask_mode())  # mkstemp makes 0600 files; the result should read like any other
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_weights(module_or_state, path: str | os.PathLike, metadata: dict | None = None, dtype=None) -> Path:
@@ -48,7 +28,7 @@ def save_weights(module_or_state, path: str | os.PathLike, metadata: dict | None
             v = v.to(dtype)
         tensors[k] = v.contiguous()
     meta = {"json": json.dumps(metadata or {})}
-    _atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
+    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
     return path
 
 
@@ -90,5 +70,5 @@ def save_json(data: dict, path: str | os.PathLike) -> Path:
     def write(tmp: str) -> None:
         Path(tmp).write_text(json.dumps(data, indent=2, default=str) + "\n")
 
-    _atomic_write(path, write)
+    atomic_write(path, write)
     return path

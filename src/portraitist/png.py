@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from PIL import Image, PngImagePlugin
 
 from . import __version__
+from .files import atomic_write
 
 
 def parameters_text(settings: dict) -> str:
@@ -31,21 +31,10 @@ def parameters_text(settings: dict) -> str:
 def save_png(image: Image.Image, path: str | os.PathLike, settings: dict) -> Path:
     """Write `image` with `settings` in its text chunks, atomically (no half-written file on a crash)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     info = PngImagePlugin.PngInfo()
     info.add_text("parameters", parameters_text(settings))
     info.add_text("portraitist", json.dumps({"version": __version__, **settings}, default=str))
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            image.save(f, format="PNG", pnginfo=info)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600 files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: image.save(tmp, format="PNG", pnginfo=info))
     return path
 
 
