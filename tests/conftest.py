@@ -126,3 +126,26 @@ def real_valid(shared_data, instruments):
     valid = faces.filter(split="valid")
     train = faces.filter(split="train")
     return np.asarray(valid.images[valid.index[:300]]), np.asarray(train.images[train.index[:300]])
+
+
+@pytest.fixture(scope="session")
+def model_file(tmp_path_factory):
+    """A tiny, randomly initialised text-to-face model of the shipped classes, exported as users get it."""
+    import torch
+
+    from portraitist.diffusion.edm import Denoiser
+    from portraitist.nets.autoencoder import Autoencoder
+    from portraitist.nets.unet import UNet
+    from portraitist.training.diffusion import export
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
+    unet = UNet(ch=32)
+    for p in unet.parameters():  # random, not zero-initialised output: images must depend on the prompt
+        torch.nn.init.normal_(p, std=0.1)
+
+    class Args:
+        channels = 32
+
+    export(path, Autoencoder(), Denoiser(unet), {"step": 0, "images": 0, "train_seconds": 0.0}, Args(), {})
+    return path

@@ -1,5 +1,6 @@
 """Generation with a model file: seeds, settings in PNG metadata, clear errors. Uses a tiny
-randomly initialised model of the shipped classes, so the real code path runs without weights."""
+randomly initialised model of the shipped classes (conftest's `model_file`), so the real code path
+runs without weights."""
 
 import subprocess
 import sys
@@ -10,27 +11,8 @@ import torch
 from PIL import Image
 
 from portraitist.checkpoints import CheckpointError, save_weights
-from portraitist.diffusion.edm import Denoiser
 from portraitist.generate import FaceDiffusion, generate, save
-from portraitist.nets.autoencoder import Autoencoder
-from portraitist.nets.unet import UNet
 from portraitist.png import read_settings
-from portraitist.training.diffusion import export
-
-
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
-    unet = UNet(ch=32)
-    for p in unet.parameters():  # random, not zero-initialised output: images must depend on the prompt
-        torch.nn.init.normal_(p, std=0.1)
-
-    class Args:
-        channels = 32
-
-    export(path, Autoencoder(), Denoiser(unet), {"step": 0, "images": 0, "train_seconds": 0.0}, Args(), {})
-    return path
 
 
 @pytest.fixture(scope="module")

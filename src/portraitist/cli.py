@@ -125,19 +125,124 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_generate(args: argparse.Namespace) -> int:
-    from .generate import FaceDiffusion, generate, save
+def _coverage_notes(model: str, prompt: str, negative: str | None) -> None:
+    """Tell the user which parts of the prompt this model cannot honour, instead of ignoring them."""
+    from .engines import coverage, get_engine
 
-    model = FaceDiffusion.load(args.weights) if args.weights else None
-    images = generate(args.prompt, negative_prompt=args.negative, num_inference_steps=args.steps,
-                      guidance_scale=args.guidance, seed=args.seed, sampler=args.sampler, num_images=args.n,
-                      reroll=args.reroll, model=model)  # fmt: skip
-    paths = save(images, args.out, upscale=args.upscale)
-    note = f", shown at {64 * args.upscale}px" if args.upscale > 1 else ""
-    print(
-        f"wrote {len(images)} faces (native 64x64{note}) to {args.out}: "
-        + ", ".join(p.name for p in paths[:5])
+    for row in coverage(get_engine(model).card, prompt, negative):
+        if row["honoured"] in ("no", "partly"):
+            value = ", ".join(map(str, row["value"])) if isinstance(row["value"], list) else row["value"]
+            how = "cannot honour" if row["honoured"] == "no" else "honours only part of"
+            print(f"note: {model} {how} {row['part']} '{value}'" + (f" ({row['note']})" if row["note"] else ""),
+                  file=sys.stderr)  # fmt: skip
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .engines import Request, get_engine
+    from .generate import DEFAULTS, FaceDiffusion, generate, save
+    from .prompting import negative_prompt
+
+    negative = (
+        negative_prompt(*args.negative_preset, extra=args.negative) if args.negative_preset else args.negative
     )
+    _coverage_notes(args.model, args.prompt, negative)
+    bar = tqdm(desc=f"{args.model}", unit="step", leave=False, disable=not sys.stderr.isatty())
+
+    def progress(step: int, total: int, _preview) -> None:
+        bar.total = total
+        bar.n = step
+        bar.refresh()
+
+    if args.model == "face-diffusion":
+        if args.width or args.height:
+            raise ValueError(
+                "face-diffusion makes 64x64 faces only; use --upscale to enlarge them for viewing"
+            )
+        model = FaceDiffusion.load(args.weights) if args.weights else None
+        images = generate(args.prompt, negative_prompt=negative,
+                          num_inference_steps=DEFAULTS["num_inference_steps"] if args.steps is None else args.steps,
+                          guidance_scale=DEFAULTS["guidance_scale"] if args.guidance is None else args.guidance,
+                          seed=args.seed, sampler=args.sampler or DEFAULTS["sampler"], num_images=args.n,
+                          reroll=args.reroll, model=model, callback=progress)  # fmt: skip
+    else:
+        if args.reroll:
+            raise ValueError(
+                "--reroll runs the QA instruments on 64x64 faces; it works with face-diffusion only"
+            )
+        from .engines.open_weights import SPECS
+
+        if args.model in SPECS:
+            engine = get_engine(args.model, weights=args.weights, allow_download=args.download)
+        elif args.weights:
+            raise ValueError(f"{args.model} is hosted: it has no --weights")
+        else:
+            engine = get_engine(args.model)
+        request = Request(args.prompt, negative_prompt=negative, seed=args.seed, steps=args.steps,
+                          guidance=args.guidance, sampler=args.sampler, n=args.n, width=args.width,
+                          height=args.height)  # fmt: skip
+        images = engine.generate(request, callback=progress)
+    bar.close()
+    paths = save(images, args.out, upscale=args.upscale)
+    native = f"{images[0].width}x{images[0].height}"
+    note = f", shown at {images[0].width * args.upscale}px" if args.upscale > 1 else ""
+    print(f"wrote {len(images)} images (native {native}{note}) from {args.model} to {args.out}: "
+          + ", ".join(p.name for p in paths[:5]))  # fmt: skip
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .engines import list_models
+
+    rows = list_models()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        mark = "ready" if r["available"] else "not here"
+        print(
+            f"{r['name']:<20} {r['engine']:<13} {mark:<9} {r['native_resolution']:<28} negative prompt: {r['negative_prompt']}"
+        )
+        print(f"{'':<20} best for: {r['best_for']}")
+        print(f"{'':<20} speed: {r['speed']}")
+        print(f"{'':<20} licence: {r['licence']}; weights: {r['weights']}")
+        print(f"{'':<20} {r['why']}\n")
+    return 0
+
+
+def cmd_prompt(args: argparse.Namespace) -> int:
+    """Build a prompt from brief parts (or read one), lint it and show what a model can honour."""
+    from .engines import coverage, get_engine
+    from .prompting import PortraitBrief, lint, negative_prompt
+
+    if args.text:
+        prompt = args.text
+    else:
+        brief = PortraitBrief(shot=args.shot, gender=args.subject, age=args.age, ethnicity=args.ethnicity,
+                              hair_colour=args.hair, eye_colour=args.eyes, features=args.feature or [],
+                              expression=args.expression, light_direction=args.light, light_quality=args.light_quality,
+                              focal_length_mm=args.lens, aperture=args.aperture, film=args.film,
+                              quality=args.quality or [])  # fmt: skip
+        prompt = brief.to_prompt()
+    negative = (
+        negative_prompt(*args.negative_preset, extra=args.negative) if args.negative_preset else args.negative
+    )
+    hints = lint(prompt)
+    rows = coverage(get_engine(args.model).card, prompt, negative)
+    if args.json:
+        print(json.dumps({"prompt": prompt, "negative_prompt": negative, "hints": [h.__dict__ for h in hints],
+                          "coverage": rows}, indent=2, default=str))  # fmt: skip
+        return 0
+    print(prompt)
+    if negative:
+        print(f"Negative prompt: {negative}")
+    for h in hints:
+        print(f"  {h}")
+    print(f"\nwhat {args.model} can honour:")
+    for r in rows:
+        value = ", ".join(map(str, r["value"])) if isinstance(r["value"], list) else r["value"]
+        print(f"  {r['honoured']:<8} {r['part']:<16} {value}" + (f"  ({r['note']})" if r["note"] else ""))
     return 0
 
 
@@ -196,21 +301,79 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_evaluate)
 
     from .diffusion.samplers import SAMPLERS
+    from .engines import DEFAULT_MODEL, model_names
     from .generate import DEFAULTS
+    from .prompting import PRESETS
 
-    gen = sub.add_parser("generate", help="faces from a text prompt (PNG files with their settings + a grid)")
+    def negative_args(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--negative", help="what the face must not have, e.g. 'eyeglasses, blurry'")
+        q.add_argument("--negative-preset", action="append", choices=sorted(PRESETS), default=[],
+                       help="add a named negative-prompt preset (repeatable)")  # fmt: skip
+
+    gen = sub.add_parser(
+        "generate", help="images from a text prompt (PNG files with their settings + a grid)"
+    )
     gen.add_argument("prompt")
-    gen.add_argument("--negative", help="what the face must not have, e.g. 'eyeglasses, blurry'")
+    negative_args(gen)
+    gen.add_argument("--model", default=DEFAULT_MODEL, choices=model_names(), help="see `portraitist models`")
     gen.add_argument("--seed", type=int, default=0)
-    gen.add_argument("--steps", type=int, default=DEFAULTS["num_inference_steps"])
-    gen.add_argument("--guidance", type=float, default=DEFAULTS["guidance_scale"])
-    gen.add_argument("--sampler", choices=sorted(SAMPLERS), default=DEFAULTS["sampler"])
-    gen.add_argument("--n", type=int, default=4, help="how many faces (seeds seed..seed+n-1)")
+    gen.add_argument(
+        "--steps",
+        type=int,
+        help=f"default: the model's own ({DEFAULTS['num_inference_steps']} for face-diffusion)",
+    )
+    gen.add_argument(
+        "--guidance",
+        type=float,
+        help=f"default: the model's own ({DEFAULTS['guidance_scale']} for face-diffusion)",
+    )
+    gen.add_argument(
+        "--sampler",
+        help=f"default: the model's own ({DEFAULTS['sampler']} for face-diffusion; {', '.join(sorted(SAMPLERS))})",
+    )
+    gen.add_argument("--n", type=int, default=4, help="how many images (seeds seed..seed+n-1)")
+    gen.add_argument("--width", type=int, help="output width where the model takes one")
+    gen.add_argument("--height", type=int, help="output height where the model takes one")
     gen.add_argument("--reroll", type=int, default=0, help="regenerate faces failing QA up to K more times")
-    gen.add_argument("--upscale", type=int, default=1, help="also enlarge for viewing (native stays 64x64)")
-    gen.add_argument("--weights", help="a model file other than the shipped one")
+    gen.add_argument(
+        "--upscale",
+        type=int,
+        default=1,
+        help="also enlarge for viewing (the native size is kept in the metadata)",
+    )
+    gen.add_argument("--weights", help="a model file (face-diffusion) or weights folder (open-weight models)")
+    gen.add_argument(
+        "--download", action="store_true", help="open-weight models: download from the hub if not on disk"
+    )
     gen.add_argument("--out", default="out", help="folder for the PNGs")
     gen.set_defaults(func=cmd_generate)
+
+    models = sub.add_parser("models", help="every model with its card, and whether it runs here now")
+    models.add_argument("--json", action="store_true")
+    models.set_defaults(func=cmd_models)
+
+    pr = sub.add_parser(
+        "prompt", help="build a prompt from a photographer's brief, lint it, show model coverage"
+    )
+    pr.add_argument("text", nargs="?", help="a prompt to lint (instead of building one from the options)")
+    pr.add_argument("--shot", help="close-up, headshot, head and shoulders ...")
+    pr.add_argument("--subject", help="woman, man, person")
+    pr.add_argument("--age", help="'34-year-old', 'in her thirties', 'elderly'")
+    pr.add_argument("--ethnicity")
+    pr.add_argument("--hair", help="hair colour")
+    pr.add_argument("--eyes", help="eye colour")
+    pr.add_argument("--feature", action="append", help="freckles, glasses, beard ... (repeatable)")
+    pr.add_argument("--expression")
+    pr.add_argument("--light", help="direction: 'from the left', 'rim light', 'Rembrandt lighting'")
+    pr.add_argument("--light-quality", help="'soft window light', 'golden hour', 'low-key lighting'")
+    pr.add_argument("--lens", type=int, help="focal length in mm")
+    pr.add_argument("--aperture", type=float, help="f-number")
+    pr.add_argument("--film", help="'Kodak Portra 400', 'black and white'")
+    pr.add_argument("--quality", action="append", help="'sharp focus', 'natural skin texture' (repeatable)")
+    pr.add_argument("--model", default=DEFAULT_MODEL, choices=model_names())
+    negative_args(pr)
+    pr.add_argument("--json", action="store_true")
+    pr.set_defaults(func=cmd_prompt)
 
     tr = sub.add_parser("train", help="train a model (pass --help after the name for its options)")
     tr.add_argument("what", choices=("autoencoder", "diffusion", "attributes"))
@@ -219,6 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .engines.base import EngineUnavailable
+    from .engines.hosted import HostedError
+
     args, rest = build_parser().parse_known_args(argv)
     if rest and not getattr(args, "passthrough", False):
         build_parser().parse_args(argv)  # reports the unknown arguments the usual way
@@ -227,7 +393,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.showwarning = lambda m, *a, **k: print(f"warning: {m}", file=sys.stderr)
         try:
             return args.func(args, rest) if getattr(args, "passthrough", False) else args.func(args)
-        except (FileNotFoundError, ValueError) as e:  # DataError and ImageDecodeError are ValueErrors
+        except (FileNotFoundError, ValueError, EngineUnavailable, HostedError) as e:
+            # DataError, ImageDecodeError and Unsupported are ValueErrors
             print(f"error: {e}", file=sys.stderr)
             return 2
 

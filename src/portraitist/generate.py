@@ -123,9 +123,12 @@ def generate(
     num_images: int = 1,
     reroll: int = 0,
     model: FaceDiffusion | None = None,
+    callback=None,
 ) -> list[Image.Image]:
     """Generate faces; `reroll=K` regenerates faces that fail QA (face found, eyes match) up to K
-    more times with new seeds (needs the [quality] instruments). Settings ride in `image.info`."""
+    more times with new seeds (needs the [quality] instruments). Settings ride in `image.info`.
+    `callback(step, total, preview)` is called after every sampler step with the first face's
+    current estimate of the clean image (a PIL image), for progress bars and live previews."""
     model = model or default_model()
     check_settings(prompt, negative_prompt, num_inference_steps, guidance_scale, seed, sampler, num_images)
     seeds = [seed + i for i in range(num_images)]
@@ -139,10 +142,17 @@ def generate(
         "native_resolution": "64x64",
     }
 
+    def on_step(i: int, x: torch.Tensor, denoised: torch.Tensor) -> None:
+        with torch.inference_mode():
+            face = model.autoencoder.decode(denoised[:1])[0]
+        arr = ((face.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
+        callback(i + 1, int(num_inference_steps), Image.fromarray(arr))
+
     def run(batch_seeds: list[int]) -> np.ndarray:
         return model.generate_seeds(
-            prompt, negative_prompt, num_inference_steps, guidance_scale, batch_seeds, sampler
-        )
+            prompt, negative_prompt, num_inference_steps, guidance_scale, batch_seeds, sampler,
+            on_step if callback else None,
+        )  # fmt: skip
 
     if reroll:
         from .quality.reroll import reroll as reroll_faces
@@ -169,11 +179,14 @@ def save(images: list[Image.Image], out: str | Path, upscale: int = 1) -> list[P
 
     out = Path(out)
     paths = []
-    for img in images:
-        shown = img.resize((64 * upscale,) * 2, Image.Resampling.LANCZOS) if upscale > 1 else img
-        settings = dict(img.info) | ({"shown_at": f"{64 * upscale}x{64 * upscale}"} if upscale > 1 else {})
-        paths.append(save_png(shown, out / f"{img.info['seed']:06d}.png", settings))
+    for i, img in enumerate(images):
+        size = (img.width * upscale, img.height * upscale)
+        shown = img.resize(size, Image.Resampling.LANCZOS) if upscale > 1 else img
+        settings = dict(img.info) | ({"shown_at": f"{size[0]}x{size[1]}"} if upscale > 1 else {})
+        name = f"{img.info['seed']:06d}.png" if "seed" in img.info else f"{i:03d}.png"
+        paths.append(save_png(shown, out / name, settings))
     if len(images) > 1:
-        grid = contact_sheet(np.stack([np.asarray(i) for i in images]), cell=64 * max(upscale, 2))
+        cell = min(images[0].width * max(upscale, 2), 512)
+        grid = contact_sheet(np.stack([np.asarray(i.resize(images[0].size)) for i in images]), cell=cell)
         paths.append(save_png(grid, out / "grid.png", {k: v for k, v in images[0].info.items() if k != "qa"}))
     return paths

@@ -1,0 +1,174 @@
+"""What every engine shares: a model card, one request shape, and the rules for options a model
+cannot honour.
+
+An option the user sets that a model cannot honour (a negative prompt for Imagen 4, a sampler for
+a hosted API, 30 steps for a model without steps) is an error that names the model and what it
+does accept: silently dropping it would leave the user believing it worked. Prompt *parts* a model
+cannot honour ("85mm f/1.4" for a 64x64 model) are not errors, since a prompt is free text, but
+`coverage` lists them so the studio and the CLI can show them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+from PIL import Image
+
+from ..prompting.brief import PortraitBrief
+
+MAX_PROMPT_CHARS = 2000
+MAX_IMAGES = 64
+
+# Parts of a brief, as `coverage` reports them (PortraitBrief field names).
+PROMPT_PARTS = (
+    "shot", "gender", "age", "ethnicity", "hair_colour", "eye_colour", "features", "expression",
+    "light_direction", "light_quality", "focal_length_mm", "aperture", "film", "quality",
+)  # fmt: skip
+ALL_PARTS = frozenset(PROMPT_PARTS)
+
+
+class Unsupported(ValueError):
+    """A setting this model cannot honour."""
+
+
+class EngineUnavailable(RuntimeError):
+    """The model cannot run here now (no weights, no key, missing package); the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    name: str
+    title: str
+    engine: str  # "embedded" | "open-weights" | "hosted"
+    best_for: str
+    style: str
+    native_resolution: str
+    speed: str  # measured here where it runs here, else says so
+    negative_prompt: str  # "yes" | "true-cfg" (costs a second pass) | "no"
+    licence: str
+    weights: str  # where the weights come from
+    seed: bool = True
+    steps: tuple[int, int] | None = (1, 200)  # allowed range, None = fixed by the provider
+    guidance: tuple[float, float] | None = (0.0, 30.0)
+    samplers: tuple[str, ...] = ()
+    max_images: int = MAX_IMAGES
+    honours: frozenset[str] = ALL_PARTS
+    partly: dict[str, str] = field(default_factory=dict)  # part -> what of it is honoured
+    values: dict[str, frozenset[str]] = field(default_factory=dict)  # part -> the values it knows
+    notes: str = ""
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["honours"] = sorted(self.honours)
+        d["values"] = {k: sorted(v) for k, v in self.values.items()}
+        return d
+
+
+@dataclass
+class Request:
+    prompt: str
+    negative_prompt: str | None = None
+    seed: int | None = None
+    steps: int | None = None
+    guidance: float | None = None
+    sampler: str | None = None
+    n: int = 1
+    width: int | None = None
+    height: int | None = None
+
+
+def check_request(card: ModelCard, r: Request) -> None:
+    """Raise ValueError for absurd settings and Unsupported for ones this model cannot honour."""
+    if not isinstance(r.prompt, str) or not r.prompt.strip():
+        raise ValueError("the prompt is empty: describe the face to generate")
+    for name, text in (("prompt", r.prompt), ("negative prompt", r.negative_prompt or "")):
+        if len(text) > MAX_PROMPT_CHARS:
+            raise ValueError(f"the {name} has {len(text)} characters; the limit is {MAX_PROMPT_CHARS}")
+    if not 1 <= int(r.n) <= card.max_images:
+        raise ValueError(f"{card.name} makes 1 to {card.max_images} images a request, not {r.n}")
+    if r.seed is not None and not 0 <= int(r.seed) < 2**63:
+        raise ValueError(f"the seed must be a non-negative integer below 2^63, got {r.seed}")
+    if r.negative_prompt and card.negative_prompt == "no":
+        raise Unsupported(f"{card.name} has no negative prompt: remove --negative, or choose a model "
+                          "that supports one (see `portraitist models`)")  # fmt: skip
+    if r.seed is not None and not card.seed:
+        raise Unsupported(f"{card.name} does not take a seed: its results cannot be repeated")
+    if r.steps is not None:
+        if card.steps is None:
+            raise Unsupported(f"{card.name} does not take a step count (the provider fixes it)")
+        lo, hi = card.steps
+        if not lo <= int(r.steps) <= hi:
+            raise ValueError(f"{card.name} takes {lo} to {hi} steps, not {r.steps}")
+    if r.guidance is not None:
+        if card.guidance is None:
+            raise Unsupported(f"{card.name} does not take a guidance scale")
+        lo, hi = card.guidance
+        if not lo <= float(r.guidance) <= hi:
+            raise ValueError(f"{card.name} takes guidance {lo:g} to {hi:g}, not {r.guidance}")
+    if r.sampler is not None and r.sampler not in card.samplers:
+        allowed = ", ".join(card.samplers) if card.samplers else "none (the provider fixes it)"
+        raise Unsupported(f"{card.name} has no sampler {r.sampler!r}; it offers: {allowed}")
+
+
+def coverage(card: ModelCard, prompt: str, negative_prompt: str | None = None) -> list[dict]:
+    """For each part of the prompt the parser recognises: can this model honour it?"""
+    brief = PortraitBrief.parse(prompt)
+    rows = []
+    for part in PROMPT_PARTS:
+        value = getattr(brief, part)
+        if value in (None, []):
+            continue
+        known = card.values.get(part)
+        if known is not None:
+            asked = [v.lower() for v in (value if isinstance(value, list) else [str(value)])]
+            hits = sum(v in known for v in asked)
+            status = "yes" if hits == len(asked) else "partly" if hits else "no"
+            why = "" if status == "yes" else card.partly.get(part, "")
+        elif part in card.partly:
+            status, why = "partly", card.partly[part]
+        elif part in card.honours:
+            status, why = "yes", ""
+        else:
+            status, why = "no", f"{card.name} was not trained to follow it"
+        rows.append({"part": part, "value": value, "honoured": status, "note": why})
+    if brief.extra:
+        rows.append({"part": "other words", "value": brief.extra, "honoured": "unknown",
+                     "note": "not a part the brief knows; the model may or may not follow it"})  # fmt: skip
+    if negative_prompt:
+        status = {"yes": "yes", "true-cfg": "yes", "no": "no"}[card.negative_prompt]
+        note = "true CFG: a second pass per step" if card.negative_prompt == "true-cfg" else ""
+        rows.append({"part": "negative prompt", "value": negative_prompt, "honoured": status, "note": note})
+    return rows
+
+
+Callback = Callable[[int, int, "Image.Image | None"], None]  # (step, total, preview or None)
+
+
+class Engine(Protocol):
+    card: ModelCard
+
+    def availability(self) -> tuple[bool, str]:
+        """(usable here now, why or why not)."""
+        ...
+
+    def generate(self, request: Request, callback: Callback | None = None) -> list[Image.Image]:
+        """Images with their settings in `image.info` (saved into PNG text chunks)."""
+        ...
+
+
+def settings_info(card: ModelCard, r: Request, seed: int | None, **extra) -> dict:
+    """The `image.info` every engine writes: every setting that made the image."""
+    info = {
+        "prompt": r.prompt,
+        "negative_prompt": r.negative_prompt or None,
+        "model": card.name,
+        "engine": card.engine,
+        "seed": seed,
+        "steps": r.steps,
+        "guidance": r.guidance,
+        "sampler": r.sampler,
+        "native_resolution": card.native_resolution,
+    }
+    return {k: v for k, v in (info | extra).items() if v is not None}

@@ -1,0 +1,52 @@
+"""Every model portraitist can drive, by name: `portraitist models` lists them with their cards
+and whether each is usable here now; `get_engine(name)` returns the engine that runs it."""
+
+from __future__ import annotations
+
+from .base import ModelCard
+from .bfl import ENDPOINTS as BFL_MODELS
+from .embedded import FACE_DIFFUSION
+from .imagen import MODELS as IMAGEN_MODELS
+from .open_weights import SPECS
+
+DEFAULT_MODEL = FACE_DIFFUSION.name
+
+
+def model_names() -> list[str]:
+    return [FACE_DIFFUSION.name, *SPECS, *BFL_MODELS, *IMAGEN_MODELS, "seedream-4"]
+
+
+def get_engine(name: str, **options):
+    """The engine for `name`; options go to its constructor (weights=, allow_download=, http=...)."""
+    if name in (FACE_DIFFUSION.name, "default"):
+        from .embedded import FaceDiffusionEngine
+
+        return FaceDiffusionEngine(**options)
+    if name in SPECS:
+        from .open_weights import DiffusersEngine
+
+        return DiffusersEngine(name, **options)
+    if name in BFL_MODELS:
+        from .bfl import BflEngine
+
+        return BflEngine(name, **options)
+    if name in IMAGEN_MODELS:
+        from .imagen import ImagenEngine
+
+        return ImagenEngine(name, **options)
+    if name == "seedream-4":
+        from .seedream import SeedreamEngine
+
+        return SeedreamEngine(name, **options)
+    raise ValueError(f"unknown model {name!r}; choose from {', '.join(model_names())}")
+
+
+def list_models() -> list[dict]:
+    """Each model's card plus `available` and `why` (checked now, nothing loaded or downloaded)."""
+    rows = []
+    for name in model_names():
+        engine = get_engine(name)
+        ok, why = engine.availability()
+        card: ModelCard = engine.card
+        rows.append(card.to_dict() | {"available": ok, "why": why})
+    return rows

@@ -1,0 +1,225 @@
+"""A photographer's brief: the parts of a portrait prompt, rendered to text and parsed back.
+
+    brief = PortraitBrief(gender="woman", age="in her thirties", hair_colour="auburn",
+                          expression="soft smile", light_direction="from the left",
+                          light_quality="soft window light", focal_length_mm=85, aperture=1.4,
+                          film="Kodak Portra 400", quality=["sharp focus"])
+    brief.to_prompt()   # "close-up portrait photo of a woman in her thirties with auburn hair, ..."
+    PortraitBrief.parse("85mm headshot of a smiling old man, rim light")  # the same parts, found
+
+Parsing reads the vocabulary below (and numbers for age, focal length and aperture); what it does
+not recognise is kept in `extra` so that nothing a user wrote disappears on a round trip.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+
+SHOTS = ("extreme close-up", "close-up", "headshot", "head and shoulders", "half-length")
+GENDERS = {
+    "woman": ("woman", "women", "female", "lady", "girl"),
+    "man": ("man", "men", "male", "gentleman", "boy", "guy"),
+    "person": ("person", "non-binary person", "individual"),
+}
+AGE_WORDS = (
+    "baby", "child", "teenage", "young", "middle-aged", "mature", "elderly", "old", "senior",
+)  # fmt: skip
+DECADE_WORDS = ("twenties", "thirties", "forties", "fifties", "sixties", "seventies", "eighties", "nineties")
+ETHNICITIES = (
+    "East Asian", "Southeast Asian", "South Asian", "Indian", "Middle Eastern", "Black", "African",
+    "African-American", "white", "Caucasian", "Latina", "Latino", "Hispanic", "Native American",
+    "Pacific Islander", "mixed-race",
+)  # fmt: skip
+HAIR_COLOURS = (
+    "platinum blond", "strawberry blond", "blond", "blonde", "black", "dark brown", "brown",
+    "light brown", "auburn", "red", "ginger", "copper", "grey", "gray", "silver", "white",
+)  # fmt: skip
+EYE_COLOURS = ("blue", "green", "brown", "dark brown", "hazel", "grey", "gray", "amber")
+FEATURES = (
+    "freckles", "beard", "full beard", "stubble", "moustache", "mustache", "eyeglasses", "glasses",
+    "sunglasses", "earrings", "dimples", "wrinkles", "a scar", "tattoos", "braces", "makeup",
+    "red lipstick", "bangs", "curly hair", "wavy hair", "straight hair", "a hat", "a headscarf",
+    "bald head", "laugh lines",
+)  # fmt: skip
+EXPRESSIONS = (
+    "soft smile", "broad smile", "smiling", "laughing", "serious", "neutral expression", "pensive",
+    "contemplative", "confident", "surprised", "sad", "angry", "calm", "playful", "stern",
+)  # fmt: skip
+LIGHT_DIRECTIONS = (
+    "from the left", "from the right", "from above", "from below", "from behind", "front light",
+    "side light", "backlit", "rim light", "Rembrandt lighting", "butterfly lighting",
+    "split lighting", "loop lighting",
+)  # fmt: skip
+LIGHT_QUALITIES = (
+    "soft window light", "window light", "golden hour", "blue hour", "overcast light",
+    "soft light", "hard light", "diffused light", "studio lighting", "natural light",
+    "dramatic lighting", "low-key lighting", "high-key lighting", "candlelight", "neon light",
+)  # fmt: skip
+FILMS = (
+    "Kodak Portra 400", "Kodak Portra 800", "Kodak Ektar 100", "Kodak Tri-X 400", "Fujifilm Pro 400H",
+    "Fujifilm Velvia 50", "Ilford HP5", "Cinestill 800T", "black and white", "monochrome",
+    "teal and orange grade", "cinematic colour grade", "warm colour grade", "cool colour grade",
+    "muted tones", "film grain",
+)  # fmt: skip
+QUALITY = (
+    "sharp focus", "highly detailed", "natural skin texture", "professional photography",
+    "award-winning", "8k", "4k", "high resolution", "photorealistic", "shallow depth of field",
+    "bokeh",
+)  # fmt: skip
+
+
+@dataclass
+class PortraitBrief:
+    shot: str | None = None
+    gender: str | None = None
+    age: str | None = None  # "34-year-old", "in her thirties", "elderly"
+    ethnicity: str | None = None
+    hair_colour: str | None = None
+    eye_colour: str | None = None
+    features: list[str] = field(default_factory=list)
+    expression: str | None = None
+    light_direction: str | None = None
+    light_quality: str | None = None
+    focal_length_mm: int | None = None
+    aperture: float | None = None
+    film: str | None = None
+    quality: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)  # what the parser did not recognise
+
+    def parts(self) -> dict[str, object]:
+        """The parts that are set, by name (the names the linter and prompt coverage use)."""
+        return {
+            f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) not in (None, [])
+        }
+
+    def to_prompt(self) -> str:
+        noun = self.gender or "person"
+        age = self.age or ""
+        if age.endswith("-year-old") or age in AGE_WORDS:
+            subject = f"{age} {noun}"
+            age_tail = ""
+        else:
+            subject, age_tail = noun, f" {age}" if age else ""
+        if self.ethnicity:
+            subject = f"{self.ethnicity} {subject}"
+        shot = self.shot or "close-up"
+        head = f"{shot} portrait photo of {_article(subject)}{age_tail}"
+        withs = []
+        if self.hair_colour:
+            withs.append(f"{self.hair_colour} hair")
+        if self.eye_colour:
+            withs.append(f"{self.eye_colour} eyes")
+        withs += self.features
+        if withs:
+            head += " with " + _and(withs)
+        pieces = [head]
+        if self.expression:
+            pieces.append(self.expression)
+        light = " ".join(p for p in (self.light_quality, self.light_direction) if p)
+        if light:
+            pieces.append(light)
+        camera = []
+        if self.focal_length_mm:
+            camera.append(f"{self.focal_length_mm}mm lens")
+        if self.aperture:
+            camera.append(f"f/{self.aperture:g}")
+        if camera:
+            pieces.append(" at ".join(camera))
+        if self.film:
+            pieces.append(f"shot on {self.film}" if self.film[:1].isupper() else self.film)
+        pieces += self.quality + self.extra
+        return ", ".join(pieces)
+
+    @classmethod
+    def parse(cls, prompt: str) -> PortraitBrief:
+        text = " " + " ".join(prompt.split()) + " "
+        brief = cls()
+        consumed: list[tuple[int, int]] = []
+
+        def take(pattern: str) -> re.Match | None:
+            """The first match that does not overlap a part already recognised."""
+            regex, pos = re.compile(pattern, re.IGNORECASE), 0
+            while m := regex.search(text, pos):
+                if not any(a < m.end() and m.start() < b for a, b in consumed):
+                    consumed.append(m.span())
+                    return m
+                pos = m.start() + 1  # overlapping matches too: "light from the left" -> "from the left"
+            return None
+
+        def first(options, suffix: str = "", prefix: str = "") -> str | None:
+            # longest options first, so "soft window light" wins over "window light"
+            for option in sorted(options, key=len, reverse=True):
+                if take(rf"(?<![\w-]){prefix}{re.escape(option)}{suffix}(?![\w-])"):
+                    return option
+            return None
+
+        brief.shot = first(SHOTS)
+        if m := take(r"(?<![\w.])(\d{2,3})\s?mm\b(\s+lens)?"):
+            brief.focal_length_mm = int(m.group(1))
+        if m := take(r"(?<![\w])f\s?/\s?(\d{1,2}(?:\.\d)?)\b"):
+            brief.aperture = float(m.group(1))
+        if m := take(r"\b(\d{1,3})[- ]year[- ]old\b"):
+            brief.age = f"{m.group(1)}-year-old"
+        elif m := take(rf"\bin (?:her|his|their) ({'|'.join(DECADE_WORDS)})\b"):
+            brief.age = m.group(0).strip()
+        elif m := take(r"\b(?:aged|age) (\d{1,3})\b"):
+            brief.age = f"{m.group(1)}-year-old"
+        else:
+            brief.age = first(AGE_WORDS)
+        brief.film = first(FILMS, prefix=r"(?:shot on )?")  # before colours: "black and white"
+        brief.hair_colour = first(HAIR_COLOURS, suffix=r"[- ]hair(?:ed)?")
+        brief.eye_colour = first(EYE_COLOURS, suffix=r"[- ]eye[sd]?")
+        brief.ethnicity = first(ETHNICITIES)
+        brief.features = _all(FEATURES, text, consumed)
+        brief.expression = first(EXPRESSIONS)
+        brief.light_quality = first(LIGHT_QUALITIES)
+        brief.light_direction = first(LIGHT_DIRECTIONS, prefix=r"(?:light(?:ing|s)? )?")
+        brief.quality = _all(QUALITY, text, consumed)
+        for name, words in GENDERS.items():
+            if any(re.search(rf"(?<![\w-]){w}(?![\w-])", text, re.IGNORECASE) for w in words):
+                brief.gender = name
+                break
+        brief.extra = _leftovers(text, consumed)
+        return brief
+
+
+def _all(options, text: str, consumed: list) -> list[str]:
+    found = []
+    for option in sorted(options, key=len, reverse=True):
+        for m in re.finditer(rf"(?<![\w-]){re.escape(option)}(?![\w-])", text, re.IGNORECASE):
+            if not any(a < m.end() and m.start() < b for a, b in consumed):
+                consumed.append(m.span())
+                found.append(option)
+                break
+    return sorted(found, key=lambda o: text.lower().find(o.lower()))
+
+
+FILLER = {
+    "a", "an", "the", "of", "with", "and", "in", "at", "on", "portrait", "photo", "photograph",
+    "shot", "lens", "her", "his", "their", "face", "picture", "image", "light", "lighting", "hair",
+    "eyes", "wearing", "by",
+}  # fmt: skip
+
+
+def _leftovers(text: str, consumed: list[tuple[int, int]]) -> list[str]:
+    """Comma-separated chunks whose words were not recognised (ignoring filler words)."""
+    keep = list(text)
+    for a, b in consumed:
+        keep[a:b] = " " * (b - a)
+    out = []
+    for chunk in "".join(keep).split(","):
+        words = [w for w in re.findall(r"[\w'-]+", chunk) if w.lower() not in FILLER]
+        gender_words = {w for ws in GENDERS.values() for w in ws}
+        words = [w for w in words if w.lower() not in gender_words]
+        if words:
+            out.append(" ".join(words))
+    return out
+
+
+def _article(phrase: str) -> str:
+    return ("an " if phrase[:1].lower() in "aeiou" else "a ") + phrase
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
