@@ -56,6 +56,18 @@ def wrap_ddp(module: nn.Module, d: Dist) -> nn.Module:
     return DistributedDataParallel(module)
 
 
+def average_gradients(module: nn.Module, d: Dist) -> None:
+    """All-reduce and average gradients across processes (for trainers that cannot use DDP)."""
+    if d.world == 1:
+        return
+    import torch.distributed as dist
+
+    for p in module.parameters():
+        if p.grad is not None:
+            dist.all_reduce(p.grad)
+            p.grad /= d.world
+
+
 def barrier(d: Dist) -> None:
     if d.world > 1:
         import torch.distributed as dist

@@ -1,0 +1,292 @@
+"""Train the StyleGAN2-style face generator (nets/stylegan.py) with failure-mode monitors.
+
+    portraitist train gan --data celeba64,fairface64,utkface64 --minutes 60 --out runs/gan
+
+Recipe: non-saturating logistic loss; lazy R1 penalty on real images every 16 steps; adaptive
+differentiable augmentation (ADA: p follows r_t towards 0.6) for both real and generated images;
+style mixing; EMA generator; the running average w for the truncation trick. The data mixture is
+the diffusion model's (data_mix.py): CelebA, FairFace and UTKFace in thirds, balanced by race.
+
+Under torchrun, each process draws its own batches and gradients are averaged across processes
+after every backward pass (plain all-reduce rather than DDP, because the R1 penalty needs a double
+backward that DDP does not support), so the replicas stay identical.
+
+Monitors (gan_health.py) watch for instability, discriminator overfitting and mode collapse, warn,
+and act: halve the learning rates, raise augmentation, or restore the last healthy checkpoint.
+`health.json` and `health.png` (the training-health plot) are written beside the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from ..checkpoints import save_weights
+from ..contact_sheet import contact_sheet
+from ..data import to_tensor
+from ..nets.stylegan import Discriminator, Generator
+from .augment import AdaptiveP, augment
+from .autoencoder import to_uint8
+from .data_mix import training_mixture
+from .gan_health import HealthConfig, HealthLog, diversity
+from .loop import (
+    EMA,
+    Budget,
+    average_gradients,
+    broadcast_stop,
+    check_arguments,
+    fingerprint,
+    init_distributed,
+    load_checkpoint,
+    save_checkpoint,
+    seed_everything,
+    trainer_arguments,
+)
+
+R1_EVERY = 16
+MIX_PROB = 0.9
+W_AVG_BETA = 0.995
+PROBE = 32  # fixed latents whose diversity the collapse monitor follows
+
+
+def parse(argv=None) -> argparse.Namespace:
+    ap = trainer_arguments("portraitist train gan", __doc__, "runs/gan", 60, 32, 2e-3, 5)
+    ap.add_argument("--resolution", type=int, default=64)
+    ap.add_argument("--base", type=int, default=32, help="channel width at 64 px (doubles per halving)")
+    ap.add_argument("--z-dim", type=int, default=128)
+    ap.add_argument("--r1-gamma", type=float, default=0.1)
+    ap.add_argument("--ada-target", type=float, default=0.6)
+    ap.add_argument("--ema", type=float, default=0.999)
+    ap.add_argument(
+        "--check-every", type=int, default=100, help="steps between overfitting / collapse checks"
+    )
+    ap.add_argument("--steps", type=int, help="also stop after this many steps (reproducible short runs)")
+    return ap.parse_args(argv)
+
+
+def networks(args) -> tuple[Generator, Discriminator]:
+    return (Generator(args.resolution, z_dim=args.z_dim, w_dim=args.z_dim, base=args.base),
+            Discriminator(args.resolution, base=args.base))  # fmt: skip
+
+
+def grad_norm(module: torch.nn.Module) -> float:
+    norms = [p.grad.detach().norm() for p in module.parameters() if p.grad is not None]
+    return float(torch.stack(norms).norm()) if norms else 0.0
+
+
+def mixed_ws(G: Generator, n: int) -> torch.Tensor:
+    """Per-layer w for a batch: with probability MIX_PROB, the layers after a random cut take a second w."""
+    w = G.ws(torch.randn(n, G.z_dim)).unsqueeze(1).repeat(1, G.num_ws, 1)
+    if np.random.rand() < MIX_PROB:
+        cut = np.random.randint(1, G.num_ws)
+        w[:, cut:] = G.ws(torch.randn(n, G.z_dim)).unsqueeze(1)
+    return w
+
+
+def real_batch(mixture, n: int, rng, size: int) -> torch.Tensor:
+    x = to_tensor(mixture.sample(n, rng, flip=True)[0])
+    return F.interpolate(x, size=(size, size), mode="area") if x.shape[-1] != size else x
+
+
+def main(argv=None) -> dict:
+    args = parse(argv)
+    check_arguments(args)
+    dist = init_distributed()
+    rng = seed_everything(args.seed, dist.rank)
+    args.out.mkdir(parents=True, exist_ok=True)
+    mixture, sets = training_mixture(args.data, args.limit)
+    heldout = _heldout(args)
+    G, D = networks(args)
+    ema = EMA(G, args.ema)
+    lr = {"g": args.lr, "d": args.lr}
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr["g"], betas=(0.0, 0.99))
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr["d"], betas=(0.0, 0.99))
+    ada = AdaptiveP(target=args.ada_target, speed=args.batch * 4 / 20_000)
+    health = HealthLog(HealthConfig())
+    state = {"step": 0, "images": 0, "train_seconds": 0.0, "ada_p": 0.0, "lr": lr}
+    modules = {"G": G, "D": D, "ema": ema.module}
+    if args.resume:
+        state = load_checkpoint(args.out, modules, _JointOptimizer(opt_g, opt_d))
+        if (args.out / "health.json").exists():
+            health = HealthLog.from_json(args.out / "health.json")
+        print(f"resumed {args.out} at step {state['step']}")
+    ada.p, lr = state["ada_p"], state["lr"]
+    _set_lr(opt_g, opt_d, lr)
+    budget = Budget(
+        args.minutes, {"checkpoint": args.checkpoint_minutes * 60, "sample": args.sample_minutes * 60}
+    )
+    probe_z = torch.randn(PROBE, args.z_dim, generator=torch.Generator().manual_seed(1234))
+    real_div = diversity(real_batch(mixture, 64, np.random.default_rng(99), args.resolution))
+    base_seconds = state["train_seconds"]
+    bar = tqdm(desc="gan", unit="img", disable=not dist.main, mininterval=5)
+
+    def checkpoint() -> None:
+        save_checkpoint(args.out, modules, _JointOptimizer(opt_g, opt_d), state | {"args": vars(args)})
+        health.to_json(args.out / "health.json")
+
+    def restore() -> None:
+        nonlocal lr
+        if (args.out / "ckpt").exists():
+            saved = load_checkpoint(args.out, modules, _JointOptimizer(opt_g, opt_d))
+            ada.p = saved["ada_p"]
+        lr = {k: v / 2 for k, v in lr.items()}
+        _set_lr(opt_g, opt_d, lr)
+
+    if dist.main and not args.resume:
+        checkpoint()  # something healthy to restore from, from the first step
+    while not broadcast_stop(budget.done() or (args.steps is not None and state["step"] >= args.steps), dist):
+        step = state["step"]
+        # --- discriminator
+        real = real_batch(mixture, args.batch, rng, args.resolution)
+        with torch.no_grad():
+            fake = G.synthesis(mixed_ws(G, args.batch))
+        d_real, d_fake = D(augment(real, ada.p)), D(augment(fake, ada.p))
+        d_loss = F.softplus(d_fake).mean() + F.softplus(-d_real).mean()
+        if step % R1_EVERY == 0:
+            real_r1 = real.detach().requires_grad_(True)
+            (grad,) = torch.autograd.grad(D(augment(real_r1, ada.p)).sum(), real_r1, create_graph=True)
+            d_loss = d_loss + args.r1_gamma / 2 * grad.pow(2).sum(dim=(1, 2, 3)).mean() * R1_EVERY
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        average_gradients(D, dist)
+        d_grad = grad_norm(D)
+        opt_d.step()
+        ada.update(d_real)
+        # --- generator
+        w = mixed_ws(G, args.batch)
+        g_loss = F.softplus(-D(augment(G.synthesis(w), ada.p))).mean()
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        average_gradients(G, dist)
+        g_grad = grad_norm(G)
+        opt_g.step()
+        with torch.no_grad():
+            G.w_avg.lerp_(w[:, 0].mean(0), 1 - W_AVG_BETA)
+        ema.update(G, step)
+        state["step"] += 1
+        state["images"] += args.batch * dist.world
+        state["train_seconds"] = base_seconds + budget.elapsed()
+        state["ada_p"], state["lr"] = ada.p, lr
+        bar.update(args.batch * dist.world)
+        # --- monitors
+        events = health.observe_step(
+            step, d_loss=d_loss.item(), g_loss=g_loss.item(), d_grad=d_grad, g_grad=g_grad
+        )
+        if step % args.check_every == 0 and step > 0:
+            health.record(step, p=ada.p)
+            with torch.no_grad():
+                train_logit = float(
+                    D(real_batch(mixture, 64, np.random.default_rng(step), args.resolution)).mean()
+                )
+                held_logit = float(D(heldout(64, step)).mean()) if heldout else None
+                probe = ema.module(probe_z)
+            events += health.observe_overfitting(step, ada.rt, train_logit, held_logit)
+            events += health.observe_diversity(step, diversity(probe), real_div)
+            bar.set_postfix(
+                d=f"{d_loss.item():.3f}", g=f"{g_loss.item():.3f}", p=f"{ada.p:.2f}", rt=f"{ada.rt:.2f}"
+            )
+        actions = {e.action for e in events}
+        if "restore" in actions:
+            restore()
+        elif "lower_lr" in actions:
+            lr = {k: v / 2 for k, v in lr.items()}
+            _set_lr(opt_g, opt_d, lr)
+        if "raise_augment" in actions:
+            ada.p = min(ada.max_p, ada.p + health.config.p_step)
+        healthy = not events
+        if dist.main and healthy and budget.due("checkpoint"):
+            checkpoint()
+        if dist.main and budget.due("sample"):
+            with torch.no_grad():
+                grid = to_uint8(ema.module(probe_z[:16], truncation=0.7))
+            contact_sheet(grid, cell=96, columns=8).save(args.out / f"samples-{state['step']:07d}.png")
+            health.plot(args.out / "health.png")
+    bar.close()
+    print(f"rank {dist.rank} parameters {fingerprint(G)} after step {state['step']}", flush=True)
+    if dist.main:
+        checkpoint()
+        health.plot(args.out / "health.png")
+        if args.export:
+            export(args.export, ema.module, state, args)
+        print(f"gan: {state['step']} steps, {state['images']} images in {state['train_seconds'] / 60:.1f} min, "
+              f"{len(health.events)} monitor events")  # fmt: skip
+    return state | {"events": [e.__dict__ for e in health.events]}
+
+
+def _heldout(args):
+    """A sampler of held-out real faces (valid splits), for the overfitting gap; None if there are none."""
+    from ..data import load
+
+    faces = []
+    for name in [p for p in args.data.split(",") if p]:
+        valid = load(name, limit=args.limit).filter(split="valid")
+        if len(valid):
+            faces.append(valid)
+    if not faces:
+        return None
+
+    def sample(n: int, seed: int) -> torch.Tensor:
+        r = np.random.default_rng(seed)
+        part = faces[r.integers(len(faces))]
+        rows = r.choice(part.index, min(n, len(part)), replace=False)
+        x = to_tensor(part.images[np.sort(rows)])
+        return (
+            F.interpolate(x, size=(args.resolution,) * 2, mode="area")
+            if x.shape[-1] != args.resolution
+            else x
+        )
+
+    return sample
+
+
+class _JointOptimizer:
+    """The two Adams saved and restored as one (checkpoints take one optimizer)."""
+
+    def __init__(self, g: torch.optim.Optimizer, d: torch.optim.Optimizer) -> None:
+        self.g, self.d = g, d
+
+    def state_dict(self) -> dict:
+        sg, sd = self.g.state_dict(), self.d.state_dict()
+        offset = len(list(self.g.param_groups[0]["params"]))
+        state = dict(sg["state"]) | {k + offset: v for k, v in sd["state"].items()}
+        groups = sg["param_groups"] + [
+            g | {"params": [p + offset for p in g["params"]]} for g in sd["param_groups"]
+        ]
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, sd: dict) -> None:
+        offset = len(list(self.g.param_groups[0]["params"]))
+        gs, ds = sd["param_groups"][:1], sd["param_groups"][1:]
+        self.g.load_state_dict(
+            {"state": {k: v for k, v in sd["state"].items() if k < offset}, "param_groups": gs}
+        )
+        self.d.load_state_dict({"state": {k - offset: v for k, v in sd["state"].items() if k >= offset},
+                                "param_groups": [g | {"params": [p - offset for p in g["params"]]} for g in ds]})  # fmt: skip
+
+
+def _set_lr(opt_g, opt_d, lr: dict) -> None:
+    for group in opt_g.param_groups:
+        group["lr"] = lr["g"]
+    for group in opt_d.param_groups:
+        group["lr"] = lr["d"]
+
+
+def export(path: Path, G: Generator, state: dict, args) -> Path:
+    meta = {
+        "kind": "stylegan",
+        "resolution": args.resolution,
+        "base": args.base,
+        "z_dim": args.z_dim,
+        "train": {k: state[k] for k in ("step", "images", "train_seconds")},
+        "args": {k: str(v) for k, v in vars(args).items()},
+    }
+    return save_weights(G, path, meta, dtype=torch.float16)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""The StyleGAN-style generator, differentiable augmentation, the failure-mode monitors (each
+provoked on purpose), and the GAN trainer's checkpoints and export."""
+
+import numpy as np
+import pytest
+import torch
+from conftest import synthetic_face
+from PIL import Image
+
+from portraitist.gan import FaceGAN
+from portraitist.nets.stylegan import Discriminator, Generator
+from portraitist.training import gan as gan_trainer
+from portraitist.training.augment import AdaptiveP, augment
+from portraitist.training.gan_health import HealthLog, diversity
+
+
+def test_generator_and_discriminator_shapes_truncation_and_mixing():
+    torch.manual_seed(0)
+    for res in (16, 32, 64):
+        G, D = Generator(res, z_dim=32, w_dim=32, base=8), Discriminator(res, base=8)
+        z = torch.randn(4, 32)
+        x = G(z)
+        assert x.shape == (4, 3, res, res) and D(x).shape == (4,)
+    G.w_avg.copy_(torch.randn(32))
+    w = G.ws(z)
+    assert torch.allclose(G.ws(z, truncation=0.0), G.w_avg.expand(4, -1))
+    assert (G.ws(z, 0.5) - G.w_avg).norm() < (w - G.w_avg).norm()
+    per_layer = w.unsqueeze(1).repeat(1, G.num_ws, 1)
+    assert torch.allclose(G.synthesis(per_layer, noise_seed=1), G.synthesis(w, noise_seed=1), atol=1e-5)
+    per_layer[:, 4:] = G.ws(torch.randn(4, 32)).unsqueeze(1)  # style mixing changes the image
+    assert not torch.allclose(G.synthesis(per_layer, noise_seed=1), G.synthesis(w, noise_seed=1))
+    with pytest.raises(ValueError, match="power of two"):
+        Generator(48)
+
+
+def test_augmentation_is_differentiable_and_adaptive():
+    x = (torch.rand(8, 3, 32, 32) * 2 - 1).requires_grad_(True)
+    assert augment(x, 0.0) is x
+    g = torch.Generator().manual_seed(0)
+    y = augment(x, 1.0, g)
+    assert y.shape == x.shape and not torch.allclose(y, x)
+    y.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    ada = AdaptiveP(target=0.6, interval=2, speed=0.1)
+    for _ in range(10):
+        ada.update(torch.ones(16))  # D sure of every real face: r_t = 1
+    assert ada.rt == 1.0 and ada.p == pytest.approx(0.5)
+    for _ in range(20):
+        ada.update(-torch.ones(16))
+    assert ada.p == 0.0
+
+
+def test_monitors_fire_on_each_failure_and_plot(tmp_path):
+    log = HealthLog()
+    for step in range(30):
+        assert log.observe_step(step, d_loss=1.0 + 0.01 * step, g_loss=0.9) == []
+    (spike,) = log.observe_step(30, d_loss=50.0, g_loss=0.9)
+    assert (spike.failure, spike.action) == ("instability", "lower_lr")
+    (nan,) = log.observe_step(31, d_loss=float("nan"), g_loss=0.9)
+    assert (nan.failure, nan.action) == ("instability", "restore")
+    (over,) = log.observe_overfitting(32, rt=0.95)
+    assert (over.failure, over.action) == ("overfitting", "raise_augment")
+    (gap,) = log.observe_overfitting(33, rt=0.5, logit_train=3.0, logit_heldout=0.5)
+    assert "held-out" in gap.message
+    assert log.observe_overfitting(34, rt=0.5, logit_train=1.0, logit_heldout=0.8) == []
+    for step, value in enumerate([0.5, 0.7, 0.8, 0.8]):
+        assert log.observe_diversity(40 + step, value, real=1.0) == []
+    (collapse,) = log.observe_diversity(50, 0.2, real=1.0)
+    assert (collapse.failure, collapse.action) == ("mode_collapse", "restore")
+    log.to_json(tmp_path / "health.json")
+    again = HealthLog.from_json(tmp_path / "health.json")
+    assert again.events == log.events and again.best_diversity == log.best_diversity
+    plot = log.plot(tmp_path / "health.png")
+    assert Image.open(plot).size[0] > 500
+
+
+def test_collapse_monitor_sees_a_generator_that_ignores_z():
+    torch.manual_seed(0)
+    G = Generator(32, z_dim=32, w_dim=32, base=8)
+    z = torch.randn(32, 32)
+    log = HealthLog()
+    with torch.no_grad():
+        real = diversity(torch.rand(32, 3, 32, 32) * 2 - 1)
+        for step in range(4):
+            log.observe_diversity(step, diversity(G(z)), real)
+        for layer in G.mapping.net:  # provoke collapse: every z maps to the same w
+            layer.weight.zero_()
+        for layer in G.layers:
+            layer.noise_strength.zero_()
+        events = log.observe_diversity(5, diversity(G(z)), real)
+    assert diversity(G(z)) < 1e-6
+    assert [e.failure for e in events] == ["mode_collapse"]
+
+
+@pytest.fixture(scope="module")
+def tiny_faces(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("faces")
+    rng = np.random.default_rng(0)
+    for i in range(48):
+        Image.fromarray(synthetic_face(rng, 32)).save(folder / f"{i:03d}.png")
+    return folder
+
+
+def run_gan(folder, out, *extra):
+    return gan_trainer.main(["--data", str(folder), "--resolution", "16", "--base", "8", "--z-dim", "32",
+                             "--batch", "8", "--minutes", "5", "--out", str(out), "--check-every", "10",
+                             "--sample-minutes", "0.05", *extra])  # fmt: skip
+
+
+def test_absurd_learning_rate_trips_the_instability_monitor(tiny_faces, tmp_path):
+    state = run_gan(tiny_faces, tmp_path / "run", "--lr", "20", "--steps", "60")
+    failures = {e["failure"] for e in state["events"]}
+    assert "instability" in failures
+    assert state["lr"]["g"] < 20  # it acted: learning rates halved
+    assert (tmp_path / "run" / "health.png").exists() and (tmp_path / "run" / "health.json").exists()
+
+
+def test_tiny_dataset_trips_the_overfitting_monitor(tmp_path):
+    folder = tmp_path / "four"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(6):
+        Image.fromarray(synthetic_face(rng, 32)).save(folder / f"{i}.png")
+    state = run_gan(folder, tmp_path / "run", "--lr", "0.004", "--steps", "300", "--r1-gamma", "0")
+    over = [e for e in state["events"] if e["failure"] == "overfitting"]
+    assert over and all(e["action"] == "raise_augment" for e in over)
+    assert state["ada_p"] > 0
+
+
+def test_gan_trainer_resumes_and_exports(tiny_faces, tmp_path):
+    out = tmp_path / "run"
+    first = run_gan(tiny_faces, out, "--steps", "6", "--checkpoint-minutes", "0.001")
+    assert first["step"] == 6 and (out / "ckpt" / "state.json").exists()
+    second = run_gan(
+        tiny_faces, out, "--steps", "10", "--resume", "--export", str(tmp_path / "g.safetensors")
+    )
+    assert second["step"] == 10 and second["images"] == 80
+    gan = FaceGAN.load(tmp_path / "g.safetensors")
+    a, b = gan.generate([3, 4]), gan.generate([3])
+    assert a.shape == (2, 16, 16, 3) and a.dtype == np.uint8
+    assert np.array_equal(a[0], b[0])  # a seed is a face, alone or in a batch
