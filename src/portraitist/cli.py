@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import warnings
@@ -246,6 +247,22 @@ def cmd_prompt(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .studio.server import serve
+
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not (
+        args.api_key or os.environ.get("PORTRAITIST_API_KEY")
+    ):
+        raise ValueError("serving beyond localhost needs an API key: --api-key or PORTRAITIST_API_KEY")
+    print(
+        f"portraitist studio on http://{args.host}:{args.port}/ (API docs at /docs), gallery in {args.gallery}"
+    )
+    serve(args.host, args.port, gallery_dir=args.gallery, weights=args.weights,
+          api_key=args.api_key or os.environ.get("PORTRAITIST_API_KEY"), cors_origins=tuple(args.cors_origin),
+          workers=args.workers, max_queued=args.max_queued)  # fmt: skip
+    return 0
+
+
 def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
     from importlib import import_module
 
@@ -347,6 +364,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--out", default="out", help="folder for the PNGs")
     gen.set_defaults(func=cmd_generate)
+
+    sv = sub.add_parser("serve", help="the studio: HTTP API and browser UI on localhost")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8765)
+    sv.add_argument("--gallery", default="portraitist-gallery", help="folder for the gallery (SQLite + PNGs)")
+    sv.add_argument("--weights", help="a face-diffusion model file other than the shipped one")
+    sv.add_argument("--api-key", help="require this key (X-API-Key header); default $PORTRAITIST_API_KEY")
+    sv.add_argument(
+        "--cors-origin", action="append", default=[], help="allow this browser origin (repeatable)"
+    )
+    sv.add_argument("--workers", type=int, default=1, help="jobs generated at once")
+    sv.add_argument("--max-queued", type=int, default=8, help="waiting jobs before new ones get 429")
+    sv.set_defaults(func=cmd_serve)
 
     models = sub.add_parser("models", help="every model with its card, and whether it runs here now")
     models.add_argument("--json", action="store_true")

@@ -74,15 +74,23 @@ class FaceDiffusion:
         prompts = [prompt] * n if isinstance(prompt, str) else list(prompt)
         if len(prompts) != n:
             raise ValueError(f"{len(prompts)} prompts for {n} seeds")
-        cond = self.text.encode(prompts)
-        if negative_prompt:
-            negative = self.text.encode([negative_prompt]).expand(n, -1)
-        else:
-            negative = self.denoiser.net.null_text.expand(n, -1)
+        negative = self.text.encode([negative_prompt]) if negative_prompt else None
+        return self.sample(self.text.encode(prompts), negative, steps, guidance, seeds, sampler, callback)
+
+    @torch.inference_mode()
+    def sample(
+        self, cond, negative, steps, guidance, seeds, sampler, callback=None, noise=None
+    ) -> np.ndarray:
+        """Faces from prompt embeddings (N, 384) rather than text: what latent-space edits and prompt
+        interpolation use. `negative` is one embedding (1, 384) or None for the learnt "no prompt";
+        `noise` (N, 4, 16, 16) replaces the seeds' initial noise (e.g. slerped between two seeds)."""
+        n = len(seeds)
+        negative = (negative if negative is not None else self.denoiser.net.null_text).expand(n, -1)
         sigmas = karras_sigmas(steps)
-        noise = torch.stack(
-            [torch.randn(4, 16, 16, generator=torch.Generator().manual_seed(s)) for s in seeds]
-        )
+        if noise is None:
+            noise = torch.stack(
+                [torch.randn(4, 16, 16, generator=torch.Generator().manual_seed(int(s))) for s in seeds]
+            )
         z = SAMPLERS[sampler](
             guided(self.denoiser, cond, negative, guidance), noise * sigmas[0], sigmas, callback
         )

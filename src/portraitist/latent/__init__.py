@@ -1,0 +1,2 @@
+"""Latent space made tangible: edit directions, interpolation, and (for the diffusion model) prompt
+arithmetic and noise interpolation."""

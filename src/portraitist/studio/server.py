@@ -1,0 +1,362 @@
+"""The studio's HTTP API and the browser studio, served by one FastAPI app.
+
+    portraitist serve [--port 8765] [--gallery ~/portraitist-gallery] [--api-key KEY]
+
+Endpoints (OpenAPI at /docs and /openapi.json):
+  GET  /api/models                  model cards, and whether each runs here now
+  POST /api/prompt                  a brief (or text) -> prompt, lint hints, coverage for a model
+  POST /api/jobs                    submit a generation job -> 202 {id}; 429 + Retry-After when full
+  GET  /api/jobs/{id}               status, progress, finished images
+  GET  /api/jobs/{id}/events        server-sent events: progress with step previews, then done
+  DELETE /api/jobs/{id}             cancel
+  GET  /api/gallery                 list and search finished images (text, model, QA filters)
+  GET  /api/images/{id}.png         an image file (with its PNG metadata)
+  POST /api/edit                    a latent edit of a gallery face (age, smile, hair, light ...)
+  POST /api/evaluate                QA of a batch of gallery images (face found, eyes match, ...)
+Security: inputs validated with caps, integer image ids only (no paths from clients), an optional
+API key (X-API-Key or Bearer), CORS closed unless origins are given, request bodies capped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import time
+from pathlib import Path
+from typing import Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+
+from .gallery import Gallery
+from .jobs import Job, JobQueue, QueueFull
+
+STATIC = Path(__file__).resolve().parent / "static"
+MAX_BODY = 64 * 1024
+LIMITS = {"prompt_chars": 1000, "steps": 100, "n": 16, "reroll": 4, "side": 1536}
+
+
+class JobRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    prompt: str = Field(min_length=1, max_length=LIMITS["prompt_chars"])
+    negative_prompt: str | None = Field(None, max_length=LIMITS["prompt_chars"])
+    negative_presets: list[str] = Field(default_factory=list, max_length=5)
+    model: str = "face-diffusion"
+    seed: int = Field(0, ge=0, lt=2**53)
+    steps: int | None = Field(None, ge=1, le=LIMITS["steps"])
+    guidance: float | None = Field(None, ge=0, le=30)
+    sampler: str | None = Field(None, max_length=20)
+    n: int = Field(1, ge=1, le=LIMITS["n"])
+    reroll: int = Field(0, ge=0, le=LIMITS["reroll"])
+    width: int | None = Field(None, ge=64, le=LIMITS["side"])
+    height: int | None = Field(None, ge=64, le=LIMITS["side"])
+
+
+class BriefRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str | None = Field(None, max_length=LIMITS["prompt_chars"])
+    brief: dict[str, str | int | float | list[str] | None] | None = None
+    model: str = "face-diffusion"
+    negative_presets: list[str] = Field(default_factory=list, max_length=5)
+    negative_prompt: str | None = Field(None, max_length=LIMITS["prompt_chars"])
+
+
+class EditRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    image_id: int = Field(ge=1)
+    edits: dict[str, float] = Field(max_length=8)
+    save: bool = False
+
+
+class EvaluateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    image_ids: list[int] = Field(min_length=1, max_length=64)
+
+
+def negative_text(presets: list[str], extra: str | None) -> str | None:
+    from ..prompting import negative_prompt
+
+    return negative_prompt(*presets, extra=extra) if presets else (extra or None)
+
+
+def qa_of(image) -> dict | None:
+    """QA badges for one 64-px face (None when the instruments are not installed)."""
+    try:
+        import numpy as np
+
+        from ..quality.analysis import analyse
+        from ..quality.checks import verdicts
+
+        arr = np.asarray(image.convert("RGB").resize((64, 64)))[None]
+        return verdicts(analyse(arr))[0].as_dict()
+    except ImportError:
+        return None
+
+
+def make_runner(weights: str | None = None):
+    """Runs a job image by image (so progress is per image and a restarted job skips finished ones)."""
+    from ..engines import Request as EngineRequest
+    from ..engines import get_engine
+    from ..generate import DEFAULTS, generate
+
+    def run(job: Job, on_image, on_step) -> None:
+        r = job.request
+        negative = negative_text(r.get("negative_presets", []), r.get("negative_prompt"))
+        for i in range(job.image_index, r["n"]):
+            if r["model"] == "face-diffusion":
+                image = generate(r["prompt"], negative_prompt=negative, seed=r["seed"] + i, reroll=r.get("reroll", 0),
+                                 num_inference_steps=r.get("steps") or DEFAULTS["num_inference_steps"],
+                                 guidance_scale=DEFAULTS["guidance_scale"] if r.get("guidance") is None else r["guidance"],
+                                 sampler=r.get("sampler") or DEFAULTS["sampler"], model=embedded_model(weights),
+                                 callback=on_step)[0]  # fmt: skip
+                image.info |= {
+                    "weights": image.info["model"],
+                    "model": "face-diffusion",
+                    "engine": "embedded",
+                }
+                qa = image.info.pop("qa", None) or qa_of(image)
+            else:
+                request = EngineRequest(r["prompt"], negative_prompt=negative, seed=r["seed"] + i, steps=r.get("steps"),
+                                        guidance=r.get("guidance"), sampler=r.get("sampler"), n=1,
+                                        width=r.get("width"), height=r.get("height"))  # fmt: skip
+                image, qa = get_engine(r["model"]).generate(request, callback=on_step)[0], None
+            on_image(image, qa)
+
+    return run
+
+
+def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, api_key: str | None = None,
+               cors_origins: tuple[str, ...] = (), workers: int = 1, max_queued: int = 8, runner=None) -> FastAPI:  # fmt: skip
+    gallery = Gallery(gallery_dir)
+    repaired = gallery.repair()
+    jobs = JobQueue(gallery, runner or make_runner(weights), workers=workers, max_queued=max_queued)
+    resumed = jobs.resume_unfinished()
+    app = FastAPI(title="portraitist studio", version="0.1.0",
+                  description="Generate, browse, edit and check portraits. Every image carries its settings.")  # fmt: skip
+    app.state.gallery, app.state.jobs = gallery, jobs
+    app.state.startup = {"repaired_images": repaired, "resumed_jobs": resumed}
+    if cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Content-Type", "X-API-Key", "Authorization"])  # fmt: skip
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            return JSONResponse({"detail": f"request body over {MAX_BODY} bytes"}, status_code=413)
+        if request.method in ("POST", "PUT") and length is None and request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": "Content-Length required"}, status_code=411)
+        return await call_next(request)
+
+    def authorised(request: Request) -> None:
+        if not api_key:
+            return
+        given = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix(
+            "Bearer "
+        )
+        if given != api_key:
+            raise HTTPException(401, "missing or wrong API key (X-API-Key header)")
+
+    guard = [Depends(authorised)]
+
+    @app.get("/api/health")
+    def health() -> dict:
+        return {"ok": True, "queued": jobs.queued(), **app.state.startup}
+
+    @app.get("/api/models", dependencies=guard)
+    def models() -> list[dict]:
+        from ..engines import list_models
+
+        return list_models()
+
+    @app.post("/api/prompt", dependencies=guard)
+    def prompt(body: BriefRequest) -> dict:
+        from ..engines import coverage, get_engine
+        from ..prompting import PortraitBrief, lint
+
+        if body.text:
+            text = body.text
+        else:
+            fields = {k: v for k, v in (body.brief or {}).items() if v not in (None, "", [])}
+            try:
+                text = PortraitBrief(**fields).to_prompt()
+            except TypeError as e:
+                raise HTTPException(422, f"unknown brief part: {e}") from None
+        try:
+            negative = negative_text(body.negative_presets, body.negative_prompt)
+            rows = coverage(get_engine(body.model).card, text, negative)
+        except ValueError as e:
+            raise HTTPException(422, str(e)) from None
+        return {
+            "prompt": text,
+            "negative_prompt": negative,
+            "hints": [h.__dict__ for h in lint(text)],
+            "coverage": rows,
+        }
+
+    @app.post("/api/jobs", status_code=202, dependencies=guard)
+    def submit(body: JobRequest, response: Response) -> dict:
+        from ..engines import Request as EngineRequest
+        from ..engines import check_request, get_engine
+
+        request = body.model_dump()
+        try:
+            card = get_engine(body.model).card
+            negative = negative_text(body.negative_presets, body.negative_prompt)
+            check_request(card, EngineRequest(body.prompt, negative, body.seed, body.steps, body.guidance, body.sampler,
+                                              body.n, body.width, body.height))  # fmt: skip
+            if body.reroll and card.engine != "embedded":
+                raise ValueError("re-rolling bad faces needs the embedded model (QA runs on 64x64 faces)")
+            ok, why = get_engine(body.model).availability()
+            if not ok:
+                raise HTTPException(409, f"{body.model} cannot run here now: {why}")
+            job = jobs.submit(request)
+        except QueueFull as e:
+            return JSONResponse(
+                {"detail": str(e)}, status_code=429, headers={"Retry-After": str(e.retry_after)}
+            )
+        except ValueError as e:
+            raise HTTPException(422, str(e)) from None
+        response.headers["Location"] = f"/api/jobs/{job.id}"
+        return {"id": job.id, "status": job.status}
+
+    def job_or_404(job_id: str) -> Job:
+        if not job_id.isalnum() or len(job_id) > 32:
+            raise HTTPException(404, "no such job")
+        job = jobs.get(job_id)
+        if job is None:
+            raise HTTPException(404, "no such job")
+        return job
+
+    @app.get("/api/jobs/{job_id}", dependencies=guard)
+    def job_status(job_id: str) -> dict:
+        return job_or_404(job_id).public()
+
+    @app.delete("/api/jobs/{job_id}", dependencies=guard)
+    def cancel(job_id: str) -> dict:
+        job_or_404(job_id)
+        return jobs.cancel(job_id).public()
+
+    @app.get("/api/jobs/{job_id}/events", dependencies=guard)
+    async def events(job_id: str, request: Request):
+        job = job_or_404(job_id)
+
+        async def stream():
+            version = -1
+            while True:
+                if await request.is_disconnected():
+                    return  # the job itself goes on
+                version = await asyncio.to_thread(job.wait_change, version, 1.0)
+                state = job.public()
+                yield f"event: progress\ndata: {json.dumps(state)}\n\n"
+                if state["status"] in ("done", "failed", "cancelled"):
+                    yield f"event: {state['status']}\ndata: {json.dumps(state)}\n\n"
+                    return
+
+        return StreamingResponse(
+            stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        )
+
+    @app.get("/api/gallery", dependencies=guard)
+    def gallery_list(q: str | None = None, model: str | None = None, job: str | None = None,
+                     qa: Literal["ok", "bad"] | None = None, limit: int = 50, offset: int = 0) -> dict:  # fmt: skip
+        if not 1 <= limit <= 200 or offset < 0 or (q and len(q) > 200):
+            raise HTTPException(422, "limit must be 1-200, offset non-negative, q at most 200 characters")
+        rows, total = gallery.search(q, model, job, None if qa is None else qa == "ok", limit, offset)
+        return {"total": total, "images": rows}
+
+    @app.get("/api/images/{image_id}.png", dependencies=guard)
+    def image_file(image_id: int):
+        row = gallery.get(image_id)
+        if row is None:
+            raise HTTPException(404, "no such image")
+        return FileResponse(gallery.path(row), media_type="image/png")
+
+    @app.get("/api/images/{image_id}", dependencies=guard)
+    def image_info(image_id: int) -> dict:
+        row = gallery.get(image_id)
+        if row is None:
+            raise HTTPException(404, "no such image")
+        return row
+
+    @app.post("/api/edit", dependencies=guard)
+    def edit_face(body: EditRequest) -> dict:
+        import base64
+        import io
+
+        from PIL import Image
+
+        from ..latent.prompt_edits import DIRECTIONS, edit
+
+        row = gallery.get(body.image_id)
+        if row is None:
+            raise HTTPException(404, "no such image")
+        s = row["settings"]
+        if s.get("model") != "face-diffusion":
+            raise HTTPException(422, "latent edits work on face-diffusion images")
+        unknown = set(body.edits) - set(DIRECTIONS)
+        if unknown:
+            raise HTTPException(
+                422, f"unknown direction {sorted(unknown)[0]!r}; choose from {', '.join(DIRECTIONS)}"
+            )
+        started = time.perf_counter()
+        try:
+            face = edit(embedded_model(weights), s["prompt"], int(s["seed"]), body.edits, s.get("negative_prompt"),
+                        int(s.get("steps", 8)), float(s.get("guidance", 3.0)), s.get("sampler", "dpmpp_2m"))  # fmt: skip
+        except ValueError as e:
+            raise HTTPException(422, str(e)) from None
+        image = Image.fromarray(face)
+        image.info = {k: v for k, v in s.items() if k not in ("qa", "job_id")} | {
+            "edits": body.edits,
+            "edited_from": row["id"],
+        }
+        out = {"seconds": round(time.perf_counter() - started, 3)}
+        if body.save:
+            out["image"] = gallery.add(image, f"edit{row['id']}x{int(time.time() * 1000)}", 0, qa_of(image))
+        buf = io.BytesIO()
+        image.resize((256, 256), Image.Resampling.LANCZOS).save(buf, format="PNG")
+        out["preview"] = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+        return out
+
+    @app.post("/api/evaluate", dependencies=guard)
+    def evaluate_batch(body: EvaluateRequest) -> dict:
+        from PIL import Image
+
+        rows = [gallery.get(i) for i in body.image_ids]
+        if any(r is None for r in rows):
+            raise HTTPException(404, "no such image among image_ids")
+        results = []
+        for r in rows:
+            with Image.open(gallery.path(r)) as img:
+                qa = qa_of(img)
+            if qa is None:
+                raise HTTPException(
+                    501, "the QA instruments are not installed: pip install 'portraitist[quality]'"
+                )
+            results.append({"image_id": r["id"], **qa})
+        keys = ("face_found", "eyes_match", "symmetric", "sharp", "passed")
+        summary = {f"{k}_rate": sum(x[k] for x in results) / len(results) for k in keys}
+        return {"images": results, "summary": summary}
+
+    app.mount("/", StaticFiles(directory=STATIC, html=True), name="studio")
+    return app
+
+
+@functools.cache
+def embedded_model(weights: str | None):
+    """The shipped (or given) face-diffusion model, loaded once and shared by jobs and edits."""
+    from ..generate import FaceDiffusion
+
+    return FaceDiffusion.load(weights)
+
+
+def serve(host: str = "127.0.0.1", port: int = 8765, **options) -> None:
+    import uvicorn
+
+    uvicorn.run(create_app(**options), host=host, port=port, log_level="info")

@@ -1,0 +1,156 @@
+// portraitist studio: plain JavaScript against the studio's HTTP API.
+const $ = (id) => document.getElementById(id);
+const api = async (path, options = {}) => {
+  const headers = { "Content-Type": "application/json" };
+  const key = localStorage.getItem("portraitist-api-key");
+  if (key) headers["X-API-Key"] = key;
+  const res = await fetch(path, { ...options, headers });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const detail = Array.isArray(body.detail) ? body.detail.map((d) => d.msg).join("; ") : body.detail;
+    throw new Error(`${res.status}: ${detail || res.statusText}` + (res.headers.get("Retry-After") ? ` (retry in ${res.headers.get("Retry-After")} s)` : ""));
+  }
+  return body;
+};
+const PRESETS = { blurry: "blurry / out of focus", deformed: "deformed / asymmetrical", plastic: "plastic / artificial skin", watermark: "watermark / text", "teeth-eyes": "extra teeth / mismatched eyes" };
+let models = [], promptEdited = false, selected = null, currentJob = null;
+
+function debounce(fn, ms) { let t; return (...a) => { clearTimeout(t); t = setTimeout(() => fn(...a), ms); }; }
+
+function briefFields() {
+  const out = {};
+  for (const el of $("brief").elements) {
+    if (!el.name || el.value === "") continue;
+    if (el.name === "features" || el.name === "quality") out[el.name] = el.value.split(",").map((s) => s.trim()).filter(Boolean);
+    else if (el.type === "number") out[el.name] = Number(el.value);
+    else out[el.name] = el.value;
+  }
+  return out;
+}
+function presets() { return [...document.querySelectorAll("#presets input:checked")].map((el) => el.value); }
+
+const refreshPrompt = debounce(async (fromBrief) => {
+  try {
+    const body = { model: $("model").value, negative_presets: presets(), negative_prompt: $("negative").value || null };
+    if (fromBrief) body.brief = briefFields(); else body.text = $("prompt").value;
+    if (!fromBrief && !body.text) return;
+    const res = await api("/api/prompt", { method: "POST", body: JSON.stringify(body) });
+    if (fromBrief) $("prompt").value = res.prompt;
+    $("hints").innerHTML = res.hints.map((h) => `<li>${h.severity}: ${h.part} — ${escapeHtml(h.message)}</li>`).join("");
+    $("coverage").innerHTML = res.coverage.filter((r) => r.honoured !== "yes").map((r) =>
+      `<li class="${r.honoured}">${r.honoured === "no" ? "cannot honour" : r.honoured === "partly" ? "partly honours" : "may not follow"} ${r.part}: ${escapeHtml(String(r.value))}${r.note ? " (" + escapeHtml(r.note) + ")" : ""}</li>`).join("");
+  } catch (e) { $("error").textContent = e.message; }
+}, 250);
+
+function escapeHtml(s) { return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c])); }
+
+function showCard() {
+  const m = models.find((x) => x.name === $("model").value);
+  if (!m) return;
+  $("card").innerHTML = `<b>${escapeHtml(m.title)}</b> — ${m.available ? "ready" : "not usable here: " + escapeHtml(m.why)}<br>
+    best for: ${escapeHtml(m.best_for)}<br>style: ${escapeHtml(m.style)}; native ${escapeHtml(m.native_resolution)}<br>
+    speed: ${escapeHtml(m.speed)}<br>negative prompt: ${m.negative_prompt}; licence: ${escapeHtml(m.licence)}`;
+  $("sampler").innerHTML = `<option value="">model default</option>` + m.samplers.map((s) => `<option>${s}</option>`).join("");
+  $("reroll").disabled = m.engine !== "embedded";
+  $("generate").disabled = !m.available;
+  refreshPrompt(!promptEdited);
+}
+
+async function generate() {
+  $("error").textContent = "";
+  const num = (id) => ($(id).value === "" ? null : Number($(id).value));
+  const body = {
+    prompt: $("prompt").value, negative_prompt: $("negative").value || null, negative_presets: presets(),
+    model: $("model").value, seed: num("seed") ?? 0, steps: num("steps"), guidance: num("guidance"),
+    sampler: $("sampler").value || null, n: num("n") ?? 1, reroll: $("reroll").checked ? 2 : 0,
+  };
+  try {
+    const job = await api("/api/jobs", { method: "POST", body: JSON.stringify(body) });
+    follow(job.id);
+  } catch (e) { $("error").textContent = e.message; }
+}
+
+function follow(jobId) {
+  currentJob = jobId;
+  $("progress").hidden = false;
+  const source = new EventSource(`/api/jobs/${jobId}/events`);
+  let shown = 0;
+  source.addEventListener("progress", (ev) => {
+    const job = JSON.parse(ev.data);
+    const perImage = job.total ? job.step / job.total : 0;
+    $("bar").value = (job.image_index + perImage) / job.n;
+    $("progress-text").textContent = `${job.status}: image ${Math.min(job.image_index + 1, job.n)} of ${job.n}, step ${job.step}/${job.total}`;
+    if (job.preview) $("preview").src = job.preview;
+    if (job.images.length > shown) { shown = job.images.length; loadGallery(); }
+  });
+  const finish = (ev) => {
+    const job = JSON.parse(ev.data);
+    source.close();
+    $("progress-text").textContent = job.status + (job.error ? ": " + job.error : "");
+    if (job.error) $("error").textContent = job.error;
+    $("status").textContent = `last job ${job.status}`;
+    loadGallery();
+  };
+  for (const name of ["done", "failed", "cancelled"]) source.addEventListener(name, finish);
+}
+
+async function loadGallery() {
+  const params = new URLSearchParams({ limit: "60" });
+  if ($("search").value) params.set("q", $("search").value);
+  if ($("filter-model").value) params.set("model", $("filter-model").value);
+  if ($("filter-qa").value) params.set("qa", $("filter-qa").value);
+  const res = await api(`/api/gallery?${params}`);
+  $("gallery").innerHTML = "";
+  for (const img of res.images) {
+    const tile = document.createElement("div");
+    tile.className = "tile";
+    tile.dataset.id = img.id;
+    const badge = (ok, label) => ok === null ? "" : `<span class="badge ${ok ? "ok" : "bad"}">${label}${ok ? " ✓" : " ✗"}</span>`;
+    tile.innerHTML = `<img src="${img.url}" alt="${escapeHtml(img.prompt)}"><div class="badges">${badge(img.face_found, "face")}${badge(img.eyes_match, "eyes")}<span class="badge">seed ${img.seed ?? "-"}</span></div><div class="caption" title="${escapeHtml(img.prompt)}">${escapeHtml(img.prompt)}</div>`;
+    tile.onclick = () => select(img);
+    $("gallery").append(tile);
+  }
+}
+
+function select(img) {
+  selected = img;
+  $("detail").hidden = false;
+  $("detail-image").src = img.url;
+  for (const s of document.querySelectorAll("#sliders input")) s.value = 0;
+  $("sliders").hidden = img.model !== "face-diffusion";
+  $("detail-settings").textContent = JSON.stringify(img.settings, null, 2);
+}
+
+function edits() {
+  const out = {};
+  for (const s of document.querySelectorAll("#sliders input")) if (Number(s.value) !== 0) out[s.name] = Number(s.value);
+  return out;
+}
+const previewEdit = debounce(async (save = false) => {
+  if (!selected) return;
+  try {
+    const res = await api("/api/edit", { method: "POST", body: JSON.stringify({ image_id: selected.id, edits: edits(), save }) });
+    $("detail-image").src = res.preview;
+    $("detail-image").dataset.edited = JSON.stringify(edits());
+    if (save) loadGallery();
+  } catch (e) { $("error").textContent = e.message; }
+}, 150);
+
+async function init() {
+  models = await api("/api/models");
+  $("model").innerHTML = models.map((m) => `<option value="${m.name}" ${m.available ? "" : "class=unavailable"}>${m.name}${m.available ? "" : " (not here)"}</option>`).join("");
+  $("filter-model").innerHTML = `<option value="">all models</option>` + models.map((m) => `<option>${m.name}</option>`).join("");
+  $("presets").innerHTML = Object.entries(PRESETS).map(([k, v]) => `<label class="switch"><input type="checkbox" value="${k}"> ${v}</label>`).join("");
+  $("model").onchange = showCard;
+  $("brief").oninput = () => { promptEdited = false; refreshPrompt(true); };
+  $("prompt").oninput = () => { promptEdited = true; refreshPrompt(false); };
+  $("presets").onchange = () => refreshPrompt(!promptEdited);
+  $("generate").onclick = generate;
+  $("cancel").onclick = () => currentJob && api(`/api/jobs/${currentJob}`, { method: "DELETE" });
+  for (const id of ["search", "filter-model", "filter-qa"]) $(id).oninput = debounce(loadGallery, 200);
+  for (const s of document.querySelectorAll("#sliders input")) s.oninput = () => previewEdit(false);
+  $("save-edit").onclick = () => previewEdit(true);
+  showCard();
+  loadGallery();
+}
+init().catch((e) => { $("error").textContent = e.message; });
