@@ -1,0 +1,82 @@
+"""End to end in a real browser: headless Chromium (Debian's) driven by Playwright fills the brief,
+generates, sees the faces arrive in the gallery with QA badges, and moves a latent slider.
+
+Screenshots go to $PORTRAITIST_SCREENSHOTS when set (docs/studio/ was made that way, with the
+shipped model: PORTRAITIST_STUDIO_WEIGHTS=src/portraitist/weights/face_diffusion.safetensors)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from test_studio import Server
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"
+)
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+def test_studio_in_a_browser(model_file, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    shots = Path(os.environ.get("PORTRAITIST_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    server = Server(tmp_path / "gallery", Path(os.environ.get("PORTRAITIST_STUDIO_WEIGHTS", model_file)))
+    errors: list[str] = []
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(server.base)
+            page.wait_for_selector("#card b")
+            assert "ready" in page.inner_text("#card")
+            page.select_option("select[name=gender]", "woman")
+            page.fill("input[name=age]", "in her thirties")
+            page.fill("input[name=hair_colour]", "blond")
+            page.fill("input[name=expression]", "smiling")
+            page.select_option("select[name=light_direction]", "from the left")
+            page.fill("input[name=focal_length_mm]", "85")
+            page.wait_for_function("document.getElementById('prompt').value.includes('blond hair')")
+            prompt = page.input_value("#prompt")
+            assert prompt.startswith("close-up portrait photo of a woman in her thirties with blond hair")
+            page.wait_for_function(
+                "document.getElementById('coverage').innerText.includes('focal_length_mm')"
+            )
+            page.check("#presets input[value=blurry]")
+            page.fill("#n", "3")
+            page.fill("#steps", "6")
+            page.fill("#seed", "21")
+            page.check("#reroll")
+            page.screenshot(path=str(shots / "studio-brief.png"))
+            page.click("#generate")
+            page.wait_for_function("document.querySelectorAll('#gallery .tile').length >= 3", timeout=120_000)
+            page.wait_for_function(
+                "document.getElementById('progress-text').innerText.startsWith('done')", timeout=120_000
+            )
+            tiles = page.locator("#gallery .tile")
+            assert tiles.count() == 3
+            assert page.locator("#gallery .badge", has_text="face").count() == 3  # QA badges on every face
+            page.screenshot(path=str(shots / "studio-gallery.png"))
+            tiles.nth(0).click()
+            page.wait_for_selector("#detail:not([hidden])")
+            assert '"seed"' in page.inner_text("#detail-settings") and "blurry" in page.inner_text(
+                "#detail-settings"
+            )
+            before = page.get_attribute("#detail-image", "src")
+            page.locator("#sliders input[name=age]").fill("1.5")
+            page.wait_for_function(
+                "document.getElementById('detail-image').src.startsWith('data:image/png')", timeout=60_000
+            )
+            assert page.get_attribute("#detail-image", "src") != before
+            page.screenshot(path=str(shots / "studio-edit.png"))
+            page.fill("#search", "no such prompt")
+            page.wait_for_function("document.querySelectorAll('#gallery .tile').length === 0")
+            browser.close()
+    finally:
+        server.stop()
+    assert errors == []
