@@ -294,3 +294,33 @@ def test_gallery_reindexes_a_png_written_before_a_crash(tmp_path):
     assert total == 1 and rows[0]["seed"] == 9
     assert not list(g.images_dir.glob("*.tmp"))
     assert os.path.exists(g.path(rows[0]))
+
+
+def test_bounded_load_every_client_served_or_cleanly_refused(model_file, tmp_path):
+    import threading
+
+    s = Server(tmp_path / "gallery", model_file, "--max-queued", "3")
+    results: list[tuple[int, dict]] = []
+
+    def client(k: int) -> None:
+        status, headers, body = s.post(
+            "/api/jobs", {"prompt": f"portrait of person {k}", "seed": k, "steps": 4, "n": 2}
+        )
+        if status == 202:
+            body = s.wait(body["id"])
+        results.append((status, headers if status == 429 else body))
+
+    try:
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        accepted = [b for code, b in results if code == 202]
+        refused = [h for code, h in results if code == 429]
+        assert len(results) == 12 and len(accepted) + len(refused) == 12
+        assert accepted and refused and all(int(h["retry-after"]) >= 1 for h in refused)
+        assert all(b["status"] == "done" and len(b["images"]) == 2 for b in accepted)
+        assert s.get("/api/gallery?limit=200")[1]["total"] == 2 * len(accepted)
+    finally:
+        s.stop()

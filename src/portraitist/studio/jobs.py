@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 import queue
 import threading
 import time
@@ -77,10 +78,10 @@ Runner = Callable[[Job, Callable[[Image.Image, dict | None], None], Callable], N
 
 
 class JobQueue:
-    def __init__(self, gallery: Gallery, runner: Runner, workers: int = 1, max_queued: int = 8,
-                 seconds_per_job: float = 5.0) -> None:  # fmt: skip
+    def __init__(self, gallery: Gallery, runner: Runner, workers: int = 1, max_queued: int = 8) -> None:
         self.gallery, self.runner = gallery, runner
-        self.max_queued, self.seconds_per_job = max_queued, seconds_per_job
+        self.max_queued, self.workers = max_queued, workers
+        self.seconds_per_image = 1.0  # measured as images finish (moving average); sets Retry-After
         self.jobs: dict[str, Job] = {}
         self._waiting: queue.Queue[Job | None] = queue.Queue()
         self._lock = threading.Lock()
@@ -112,7 +113,12 @@ class JobQueue:
         with self._lock:
             waiting = sum(j.status == "queued" for j in self.jobs.values())
             if waiting >= self.max_queued:
-                raise QueueFull(max(1, round((waiting + 1) * self.seconds_per_job)))
+                pending = sum(
+                    j.request.get("n", 1) - j.image_index
+                    for j in self.jobs.values()
+                    if j.status in ("queued", "running")
+                )
+                raise QueueFull(max(1, math.ceil(pending * self.seconds_per_image / self.workers)))
             job = Job(uuid.uuid4().hex[:16], request)
             self.jobs[job.id] = job
             self.gallery.save_job(job.id, request)
@@ -157,7 +163,12 @@ class JobQueue:
             job.touch(status="running", started=time.time())
             self.gallery.set_job(job.id, "running")
 
-            def on_image(image: Image.Image, qa: dict | None, job: Job = job) -> None:
+            last = [time.time()]
+
+            def on_image(image: Image.Image, qa: dict | None, job: Job = job, last: list = last) -> None:
+                now = time.time()
+                self.seconds_per_image = 0.8 * self.seconds_per_image + 0.2 * (now - last[0])
+                last[0] = now
                 row = self.gallery.add(image, job.id, job.image_index, qa)
                 job.touch(images=[*job.images, row], image_index=job.image_index + 1)
                 self.gallery.set_job(job.id, "running", done_images=job.image_index)
