@@ -3,8 +3,9 @@
     python bench/score_diffusion.py [--weights PATH] [--n 5000] [--out docs/eval/diffusion]
 
 1. Speed: one face and a batch of 16 at default settings, timed here.
-2. Realism, anatomy, diversity, memorisation, bias: N faces, each prompted with the caption of a
-   random held-out real face (so the prompt mix follows the data), scored like the reference rows.
+2. Realism, anatomy, diversity, memorisation: N faces, each prompted with the caption of a random
+   held-out CelebA face, scored against CelebA valid like the reference rows. Then the bias audit on
+   faces prompted from all three packs' held-out captions in equal thirds.
 3. Attribute adherence: 50 faces for each of man / woman, smiling / serious, eyeglasses / none,
    blond / black hair, young / old.
 4. Negative prompt: the eyeglasses rate of "portrait photo of a man" with and without
@@ -62,6 +63,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--weights")
     ap.add_argument("--n", type=int, default=5000)
+    ap.add_argument(
+        "--n-mix", type=int, default=3000, help="faces prompted from all three packs (bias audit)"
+    )
     ap.add_argument("--train-limit", type=int, default=10000)
     ap.add_argument("--out", type=Path, default=Path("docs/eval/diffusion"))
     args = ap.parse_args()
@@ -83,13 +87,11 @@ def main() -> None:
         flush=True,
     )
 
-    # prompts from held-out labels of all three packs, in equal thirds
+    # Realism against the reference rows: prompts from held-out CelebA labels, scored against CelebA
+    # valid, as the real-photo and peer rows are (a CelebA-conditioned sample against a CelebA reference).
     rng = random.Random(0)
-    labels = []
-    for pack in ("celeba64", "fairface64", "utkface64"):
-        valid = load(pack, progress=False).filter(split="valid")
-        labels.append([valid.labels[r] for r in valid.index])
-    prompts = [caption(rng.choice(rng.choice(labels)), rng) for _ in range(args.n)]
+    celeba = load("celeba64", progress=False).filter(split="valid")
+    prompts = [caption(celeba.labels[rng.choice(celeba.index)], rng) for _ in range(args.n)]
     t = time.perf_counter()
     images = run(model, prompts, list(range(args.n)))
     report["generate_seconds"] = time.perf_counter() - t
@@ -97,6 +99,20 @@ def main() -> None:
                         EvalConfig(train="celeba64", train_limit=args.train_limit))  # fmt: skip
     write_report(res, art, args.out)
     report["evaluation"] = res
+
+    # The whole training mixture: prompts from all three packs in equal thirds (bias audit against
+    # FairFace's balanced held-out faces; FD here also carries the packs' domain gap to CelebA).
+    labels = []
+    for pack in ("celeba64", "fairface64", "utkface64"):
+        valid = load(pack, progress=False).filter(split="valid")
+        labels.append([valid.labels[r] for r in valid.index])
+    mix_prompts = [caption(rng.choice(rng.choice(labels)), rng) for _ in range(args.n_mix)]
+    mix_images = run(model, mix_prompts, list(range(10**6, 10**6 + args.n_mix)))
+    mix, mix_art = evaluate(
+        ImageSet("face-diffusion-mixture", mix_images, mix_prompts, [""] * args.n_mix), EvalConfig()
+    )
+    write_report(mix, mix_art, args.out / "mixture")
+    report["mixture"] = {"qa": mix["qa"], "set": mix["set"], "bias": mix.get("bias")}
 
     adh_prompts, adh_seeds = [], []
     for k, prompt in enumerate(ADHERENCE_PROMPTS.values()):
