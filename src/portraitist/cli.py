@@ -247,6 +247,99 @@ def cmd_prompt(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_edits(pairs: list[str]) -> dict[str, float]:
+    edits = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        try:
+            edits[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"--direction takes NAME=STRENGTH (e.g. age=+2), got {pair!r}") from None
+    return edits
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    """One face before and after latent edits: a PNG pair plus a side-by-side strip."""
+    from PIL import Image
+
+    from .contact_sheet import contact_sheet
+    from .png import save_png
+
+    edits = _parse_edits(args.direction)
+    if args.model == "gan":
+        from .gan import FaceGAN
+        from .latent.gan_directions import Directions, edit_w
+
+        gan = FaceGAN.load(args.weights)
+        directions = Directions.load(
+            args.directions or Path(gan_path(args.weights)).with_suffix(".directions.safetensors")
+        )
+        w = gan.ws([args.seed], args.truncation)
+        before = gan.synthesize(w, [args.seed])[0]
+        after = gan.synthesize(edit_w(w, directions, edits), [args.seed])[0]
+        settings = {"model": "face-gan", "seed": args.seed, "truncation": args.truncation, "edits": edits}
+    else:
+        from .generate import FaceDiffusion
+        from .latent.prompt_edits import edit
+
+        if not args.prompt:
+            raise ValueError("--prompt is needed to edit a face-diffusion face (the face is prompt + seed)")
+        model = FaceDiffusion.load(args.weights)
+        before = edit(model, args.prompt, args.seed, {}, args.negative)
+        after = edit(model, args.prompt, args.seed, edits, args.negative)
+        settings = {"model": "face-diffusion", "prompt": args.prompt, "negative_prompt": args.negative,
+                    "seed": args.seed, "edits": edits}  # fmt: skip
+    out = Path(args.out)
+    save_png(Image.fromarray(before), out / "before.png", settings | {"edits": {}})
+    save_png(Image.fromarray(after), out / "after.png", settings)
+    strip = contact_sheet(
+        np.stack([before, after]), ["before", ", ".join(f"{k} {v:+g}" for k, v in edits.items())], cell=192
+    )
+    save_png(strip, out / "edit.png", settings)
+    print(f"wrote {out / 'before.png'}, {out / 'after.png'} and {out / 'edit.png'}")
+    return 0
+
+
+def gan_path(weights: str | None) -> Path:
+    from .gan import WEIGHTS
+
+    return Path(weights) if weights else WEIGHTS
+
+
+def cmd_interpolate(args: argparse.Namespace) -> int:
+    """A strip (PNG) and a GIF from one face to another."""
+    from .contact_sheet import contact_sheet
+    from .latent.gan_directions import save_gif
+    from .png import save_png
+
+    if args.model == "gan":
+        from .gan import FaceGAN
+        from .latent.gan_directions import interpolation_frames
+
+        frames = interpolation_frames(
+            FaceGAN.load(args.weights), args.seed_a, args.seed_b, args.frames, args.space
+        )
+        settings = {"model": "face-gan", "seed_a": args.seed_a, "seed_b": args.seed_b, "space": args.space}
+    else:
+        from .generate import FaceDiffusion
+        from .latent.prompt_edits import interpolate_prompts, interpolate_seeds
+
+        if not args.prompt:
+            raise ValueError("--prompt is needed for face-diffusion interpolation")
+        model = FaceDiffusion.load(args.weights)
+        if args.prompt_b:
+            frames = interpolate_prompts(model, args.prompt, args.prompt_b, args.seed_a, args.frames)
+        else:
+            frames = interpolate_seeds(model, args.prompt, args.seed_a, args.seed_b, args.frames)
+        settings = {"model": "face-diffusion", "prompt": args.prompt, "prompt_b": args.prompt_b,
+                    "seed_a": args.seed_a, "seed_b": args.seed_b}  # fmt: skip
+    out = Path(args.out)
+    save_png(contact_sheet(frames, cell=128, columns=len(frames)), out / "strip.png", settings)
+    save_gif(frames, out / "interpolation.gif", settings)
+    print(f"wrote {out / 'strip.png'} and {out / 'interpolation.gif'} ({len(frames)} frames)")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .studio.server import serve
 
@@ -364,6 +457,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--out", default="out", help="folder for the PNGs")
     gen.set_defaults(func=cmd_generate)
+
+    ed = sub.add_parser("edit", help="move a face along latent directions (age, smile, hair, light ...)")
+    ed.add_argument("--model", choices=("face-diffusion", "gan"), default="face-diffusion")
+    ed.add_argument("--prompt", help="face-diffusion: the face's prompt")
+    ed.add_argument("--negative")
+    ed.add_argument("--seed", type=int, default=0)
+    ed.add_argument(
+        "--direction", action="append", default=[], help="NAME=STRENGTH, e.g. age=+2 (repeatable)"
+    )
+    ed.add_argument("--truncation", type=float, default=0.7, help="gan: truncation of the face")
+    ed.add_argument("--weights", help="a model file other than the shipped one")
+    ed.add_argument("--directions", help="gan: directions file (default: beside the weights)")
+    ed.add_argument("--out", default="edit")
+    ed.set_defaults(func=cmd_edit)
+
+    it = sub.add_parser("interpolate", help="a strip and a GIF from one face to another")
+    it.add_argument("--model", choices=("face-diffusion", "gan"), default="face-diffusion")
+    it.add_argument("--prompt", help="face-diffusion: the prompt (or the first prompt, with --prompt-b)")
+    it.add_argument("--prompt-b", help="face-diffusion: interpolate from --prompt to this at --seed-a")
+    it.add_argument("--seed-a", type=int, default=0)
+    it.add_argument("--seed-b", type=int, default=1)
+    it.add_argument("--frames", type=int, default=8)
+    it.add_argument("--space", choices=("w", "z"), default="w", help="gan: lerp in W or slerp in Z")
+    it.add_argument("--weights")
+    it.add_argument("--out", default="interpolation")
+    it.set_defaults(func=cmd_interpolate)
 
     sv = sub.add_parser("serve", help="the studio: HTTP API and browser UI on localhost")
     sv.add_argument("--host", default="127.0.0.1")
