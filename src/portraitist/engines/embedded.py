@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..diffusion.samplers import SAMPLERS
 from ..generate import DEFAULTS, WEIGHTS
 from .base import Callback, ModelCard, Request, check_request, settings_info
@@ -82,7 +84,7 @@ class FaceDiffusionEngine:
         self._model = None
 
     def availability(self) -> tuple[bool, str]:
-        path = self.weights or WEIGHTS
+        path = Path(self.weights) if self.weights else WEIGHTS
         return (True, "shipped weights present") if path.exists() else (False, f"weights missing at {path}")
 
     def generate(self, request: Request, callback: Callback | None = None) -> list:

@@ -213,7 +213,12 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, api_k
                                               body.n, body.width, body.height))  # fmt: skip
             if body.reroll and card.engine != "embedded":
                 raise ValueError("re-rolling bad faces needs the embedded model (QA runs on 64x64 faces)")
-            ok, why = get_engine(body.model).availability()
+            engine = (
+                get_engine(body.model, weights=weights)
+                if body.model == "face-diffusion"
+                else get_engine(body.model)
+            )
+            ok, why = engine.availability()
             if not ok:
                 raise HTTPException(409, f"{body.model} cannot run here now: {why}")
             job = jobs.submit(request)
