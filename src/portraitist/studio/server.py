@@ -239,6 +239,12 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, api_k
             raise HTTPException(404, "no such job")
         return job
 
+    def image_or_404(image_id: int) -> dict:
+        row = gallery.get(image_id)
+        if row is None:
+            raise HTTPException(404, "no such image")
+        return row
+
     @app.get("/api/jobs/{job_id}", dependencies=guard)
     def job_status(job_id: str) -> dict:
         return job_or_404(job_id).public()
@@ -278,17 +284,11 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, api_k
 
     @app.get("/api/images/{image_id}.png", dependencies=guard)
     def image_file(image_id: int):
-        row = gallery.get(image_id)
-        if row is None:
-            raise HTTPException(404, "no such image")
-        return FileResponse(gallery.path(row), media_type="image/png")
+        return FileResponse(gallery.path(image_or_404(image_id)), media_type="image/png")
 
     @app.get("/api/images/{image_id}", dependencies=guard)
     def image_info(image_id: int) -> dict:
-        row = gallery.get(image_id)
-        if row is None:
-            raise HTTPException(404, "no such image")
-        return row
+        return image_or_404(image_id)
 
     @app.post("/api/edit", dependencies=guard)
     def edit_face(body: EditRequest) -> dict:
@@ -299,9 +299,7 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, api_k
 
         from ..latent.prompt_edits import DIRECTIONS, edit
 
-        row = gallery.get(body.image_id)
-        if row is None:
-            raise HTTPException(404, "no such image")
+        row = image_or_404(body.image_id)
         s = row["settings"]
         if s.get("model") != "face-diffusion":
             raise HTTPException(422, "latent edits work on face-diffusion images")
