@@ -114,3 +114,20 @@ def test_diffusion_training_can_start_from_an_exported_model(demographic_pack, t
                             capture_output=True, text=True)  # fmt: skip
     assert second.returncode == 0, second.stderr[-2000:]
     assert f"starting from {tmp_path / 'a.safetensors'}" in second.stdout
+
+
+def test_decoder_only_fine_tune_keeps_the_latent_space(demographic_pack, tiny_autoencoder, tmp_path):
+    from portraitist.checkpoints import load_weights
+    from portraitist.training import autoencoder as ae_trainer
+
+    out = tmp_path / "ft.safetensors"
+    ae_trainer.main(["--data", str(demographic_pack), "--init-from", str(tiny_autoencoder), "--decoder-only",
+                     "--latent-noise", "0.4", "--batch", "4", "--minutes", "0.05", "--out", str(tmp_path / "run"),
+                     "--export", str(out)])  # fmt: skip
+    before, _ = load_weights(tiny_autoencoder)
+    after, meta = load_weights(out)
+    encoder = [k for k in before if k.startswith("encoder.") or k in ("shift", "scale")]
+    assert encoder and all(torch.equal(before[k], after[k]) for k in encoder)  # same latent space
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("decoder."))
+    with pytest.raises(SystemExit):
+        ae_trainer.parse(["--decoder-only"])

@@ -12,13 +12,15 @@ so that `encode` gives the denoiser unit-variance latents.
 from __future__ import annotations
 
 import argparse
+import contextlib
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from ..checkpoints import save_weights
+from ..checkpoints import load_into, save_weights
 from ..contact_sheet import contact_sheet
 from ..data import to_tensor
 from ..nets.autoencoder import Autoencoder
@@ -26,6 +28,7 @@ from .data_mix import training_mixture
 from .loop import (
     EMA,
     Budget,
+    average_gradients,
     broadcast_stop,
     check_arguments,
     init_distributed,
@@ -73,7 +76,19 @@ def measure_latent_stats(ae: Autoencoder, mixture, rng, n: int = 4096) -> None:
 
 def parse(argv=None) -> argparse.Namespace:
     ap = trainer_arguments("portraitist train autoencoder", __doc__, "runs/autoencoder", 15, 32, 1e-3, 5)
-    return ap.parse_args(argv)
+    ap.add_argument("--init-from", type=Path, help="start from an exported autoencoder")
+    ap.add_argument("--decoder-only", action="store_true",
+                    help="fine-tune the decoder only (needs --init-from): the encoder, hence the latent space "
+                         "a denoiser was trained in, stays exactly as it was")  # fmt: skip
+    ap.add_argument("--latent-noise", type=float, default=0.0,
+                    help="decode latents with Gaussian noise of a random std in [0, this] added (unit-variance "
+                         "latent space), so the decoder learns to render a denoiser's slightly-off latents cleanly")  # fmt: skip
+    args = ap.parse_args(argv)
+    if args.decoder_only and not args.init_from:
+        ap.error("--decoder-only needs --init-from")
+    if not 0 <= args.latent_noise <= 2:
+        ap.error("--latent-noise must be between 0 and 2")
+    return args
 
 
 def main(argv=None) -> dict:
@@ -83,8 +98,12 @@ def main(argv=None) -> dict:
     rng = seed_everything(args.seed, dist.rank)
     mixture, _ = training_mixture(args.data, args.limit)
     ae = Autoencoder()
+    if args.init_from:
+        load_into(ae, args.init_from)
+    if args.decoder_only:
+        ae.encoder.requires_grad_(False)
     ema = EMA(ae, 0.999)
-    opt = torch.optim.AdamW(ae.parameters(), lr=args.lr, weight_decay=0.0)
+    opt = torch.optim.AdamW([p for p in ae.parameters() if p.requires_grad], lr=args.lr, weight_decay=0.0)
     state = {"step": 0, "images": 0, "train_seconds": 0.0}
     if args.resume:
         state = load_checkpoint(args.out, {"model": ae, "ema": ema.module}, opt)
@@ -100,12 +119,20 @@ def main(argv=None) -> dict:
         if broadcast_stop(budget.done(), dist):
             break
         x = to_tensor(mixture.sample(args.batch, rng, flip=True)[0])
-        y, raw = model(x)
+        if args.latent_noise:
+            with torch.no_grad() if args.decoder_only else contextlib.nullcontext():
+                z = ae.encode(x)
+            sigma = torch.rand(len(x), 1, 1, 1) * args.latent_noise
+            y, raw = ae.decode(z + sigma * torch.randn_like(z)), z
+        else:
+            y, raw = model(x)
         loss = autoencoder_loss(y, x, raw)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss became {loss.item()} at step {state['step']}; lower --lr")
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if args.latent_noise:  # decoded outside the DDP wrapper: average the gradients by hand
+            average_gradients(ae, dist)
         opt.step()
         ema.update(ae, state["step"])
         state["step"] += 1
@@ -124,7 +151,8 @@ def main(argv=None) -> dict:
     bar.close()
     result = {}
     if dist.main:
-        measure_latent_stats(ema.module, mixture, np.random.default_rng(7))
+        if not args.decoder_only:  # a frozen encoder keeps the latent statistics it was exported with
+            measure_latent_stats(ema.module, mixture, np.random.default_rng(7))
         with torch.no_grad():
             result = {
                 "step": state["step"],
