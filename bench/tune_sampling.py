@@ -36,17 +36,22 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--weights")
     ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument(
+        "--settings", default=",".join(f"{s}:{g:g}" for s, g in SETTINGS), help="steps:guidance,..."
+    )
+    ap.add_argument("--adherence-per-prompt", type=int, default=30)
     args = ap.parse_args()
     model = FaceDiffusion.load(args.weights)
     valid = load("celeba64", progress=False).filter(split="valid")
     rng = random.Random(1)
     prompts = [caption(valid.labels[rng.choice(valid.index)], rng) for _ in range(args.n)]
-    adh_prompts = [p for p in ADHERENCE_PROMPTS.values() for _ in range(30)]
+    adh_prompts = [p for p in ADHERENCE_PROMPTS.values() for _ in range(args.adherence_per_prompt)]
+    settings = [(int(a), float(b)) for a, b in (x.split(":") for x in args.settings.split(","))]
     print(
         "| steps | guidance | fd_effnet_1k | precision | recall | eyes consistent | face rate | adherence | s/face |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for steps, guidance in SETTINGS:
+    for steps, guidance in settings:
         t = time.perf_counter()
         images = faces(model, prompts, list(range(args.n)), steps, guidance)
         per_face = (time.perf_counter() - t) / args.n
