@@ -37,7 +37,7 @@ def test_every_model_has_a_full_card_and_says_whether_it_runs_here(monkeypatch):
         assert all(row[f] for f in CARD_FIELDS), row["name"]
         assert row["engine"] in ("embedded", "open-weights", "hosted")
         assert isinstance(row["available"], bool) and row["why"]
-    assert rows["face-diffusion"]["available"] and "0.14 s" in rows["face-diffusion"]["speed"]
+    assert rows["face-diffusion"]["available"] and "0.09 s" in rows["face-diffusion"]["speed"]
     assert not rows["imagen-4"]["available"] and "GEMINI_API_KEY" in rows["imagen-4"]["why"]
     assert not rows["flux.1-dev"]["available"] and "black-forest-labs/FLUX.1-dev" in rows["flux.1-dev"]["why"]
     assert rows["flux.1-dev"]["negative_prompt"] == "true-cfg" and rows["imagen-4"]["negative_prompt"] == "no"
