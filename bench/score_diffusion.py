@@ -26,24 +26,11 @@ import numpy as np
 from portraitist.captions import caption
 from portraitist.data import load
 from portraitist.data.schema import CELEBA_ATTRIBUTES
-from portraitist.evaluation.adherence import adherence
+from portraitist.evaluation.adherence import ADHERENCE_PROMPTS, adherence
 from portraitist.evaluation.evaluate import EvalConfig, ImageSet, evaluate
 from portraitist.evaluation.predictors import predict
 from portraitist.evaluation.report import write_report
 from portraitist.generate import DEFAULTS, FaceDiffusion
-
-ADHERENCE_PROMPTS = {
-    "man": "portrait photo of a man",
-    "woman": "portrait photo of a woman",
-    "smiling": "portrait photo of a smiling person",
-    "serious": "portrait photo of a serious person",
-    "eyeglasses": "portrait photo of a person wearing glasses",
-    "no eyeglasses": "portrait photo of a person without glasses",
-    "blond": "portrait photo of a person with blond hair",
-    "black hair": "portrait photo of a person with black hair",
-    "young": "portrait photo of a young person",
-    "old": "portrait photo of an elderly person",
-}
 
 
 def run(

@@ -149,3 +149,37 @@ def model_file(tmp_path_factory):
 
     export(path, Autoencoder(), Denoiser(unet), {"step": 0, "images": 0, "train_seconds": 0.0}, Args(), {})
     return path
+
+
+def planted_labels(images):
+    """Stand-ins for the attribute instruments, read from pixels so that they are true of the
+    images: 'smile' is brightness, 'gender' the red channel's share."""
+    import numpy as np
+
+    bright = images.mean(axis=(1, 2, 3))
+    red = images[..., 0].mean(axis=(1, 2)) - images.mean(axis=(1, 2, 3))
+    return {"smile": bright > np.median(bright), "gender": red > np.median(red)}
+
+
+@pytest.fixture(scope="session")
+def gan_file(tmp_path_factory):
+    """A tiny random 64x64 GAN of the shipped classes, exported as users get it, with directions
+    ('smile', 'gender' planted from pixels) beside it."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from portraitist.gan import FaceGAN, directions_path
+    from portraitist.latent.gan_directions import find_directions
+    from portraitist.nets.stylegan import Generator
+    from portraitist.training.gan import export
+
+    torch.manual_seed(0)
+    G = Generator(64, z_dim=32, w_dim=32, base=4, cap=16).eval()
+    with torch.no_grad():
+        G.w_avg.copy_(G.mapping(torch.randn(2000, 32)).mean(0))
+    path = tmp_path_factory.mktemp("gan") / "tiny_gan.safetensors"
+    export(path, G, {"step": 0, "images": 0, "train_seconds": 0.0},
+           SimpleNamespace(resolution=64, base=4, cap=16, z_dim=32))  # fmt: skip
+    find_directions(FaceGAN.load(path), n=800, labeller=planted_labels, pcs=2).save(directions_path(path))
+    return path

@@ -90,7 +90,7 @@ def test_missing_or_wrong_weights_are_clear_errors(tmp_path):
         FaceDiffusion.load(tmp_path / "none.safetensors")
     other = tmp_path / "other.safetensors"
     save_weights(torch.nn.Linear(2, 2), other, {"kind": "something-else"})
-    with pytest.raises(CheckpointError, match="not a portraitist latent diffusion"):
+    with pytest.raises(CheckpointError, match="is not portraitist diffusion weights"):
         FaceDiffusion.load(other)
 
 
@@ -102,4 +102,4 @@ def test_cli_generate(model_file, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["000004.png", "000005.png", "grid.png"]
     bad = subprocess.run([sys.executable, "-m", "portraitist.cli", "generate", "a face", "--weights", str(model_file),
                           "--steps", "0", "--out", str(tmp_path)], capture_output=True, text=True)  # fmt: skip
-    assert bad.returncode == 2 and "steps must be" in bad.stderr
+    assert bad.returncode == 2 and "takes 1 to 200 steps, not 0" in bad.stderr

@@ -82,8 +82,8 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(model_file, tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("studio") / "gallery", model_file)
+def server(model_file, gan_file, tmp_path_factory):
+    s = Server(tmp_path_factory.mktemp("studio") / "gallery", model_file, "--gan-weights", str(gan_file))
     yield s
     s.stop()
 
@@ -182,6 +182,22 @@ def test_edits_and_batch_qa(server):
     if status == 501:
         pytest.skip("QA instruments not installed")
     assert status == 200 and len(qa["images"]) == 2 and 0 <= qa["summary"]["face_found_rate"] <= 1
+
+
+def test_gan_jobs_steer_by_prompt_and_edit_from_their_settings(server):
+    _, _, job = server.post("/api/jobs", {"prompt": "a smiling man", "model": "face-gan", "seed": 5, "n": 2,
+                                          "truncation": 0.6, "reroll": 1})  # fmt: skip
+    done = server.wait(job["id"])
+    assert done["status"] == "done", done
+    s = done["images"][1]["settings"]
+    assert (s["model"], s["truncation"], s["steered"]) == ("face-gan", 0.6, {"gender": 1, "smile": 1})
+    assert s["seed"] in (6, 6 + 1_000_003)  # re-rolled faces take the next seed of their own
+    status, _, res = server.post("/api/edit", {"image_id": done["images"][0]["id"], "edits": {"smile": 2}})
+    assert status == 200 and res["preview"].startswith("data:image/png;base64,")
+    status, _, bad = server.post("/api/edit", {"image_id": done["images"][0]["id"], "edits": {"age": 1}})
+    assert status == 422 and "unknown direction 'age'" in bad["detail"]
+    status, _, bad = server.post("/api/jobs", {"prompt": "a man", "model": "face-gan", "steps": 8})
+    assert status == 422 and "step count" in bad["detail"]
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,21 @@ def load_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict
     return tensors, meta
 
 
+def load_exported(path: Path, kind: str, what: str, train: str) -> tuple[dict[str, torch.Tensor], dict]:
+    """An exported model's tensors and metadata, with errors that say what is wrong and how to get one:
+    `what` names the model ("diffusion weights"), `train` the trainer ("diffusion")."""
+    if not path.exists():
+        raise CheckpointError(
+            f"no {what} at {path}: train them with `portraitist train {train} --export {path}`"
+        )
+    tensors, meta = load_weights(path)
+    if meta.get("kind") != kind:
+        raise CheckpointError(
+            f"{path} is not portraitist {what} (kind={meta.get('kind')!r}, expected {kind!r})"
+        )
+    return tensors, meta
+
+
 def load_into(module: torch.nn.Module, path: str | os.PathLike) -> dict:
     """Load weights into `module` (cast to its dtypes); returns the metadata."""
     tensors, meta = load_weights(path)

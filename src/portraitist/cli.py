@@ -142,7 +142,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .engines import Request, get_engine
-    from .generate import DEFAULTS, FaceDiffusion, generate, save
+    from .generate import save
     from .prompting import negative_prompt
 
     negative = (
@@ -156,34 +156,19 @@ def cmd_generate(args: argparse.Namespace) -> int:
         bar.n = step
         bar.refresh()
 
-    if args.model == "face-diffusion":
-        if args.width or args.height:
-            raise ValueError(
-                "face-diffusion makes 64x64 faces only; use --upscale to enlarge them for viewing"
-            )
-        model = FaceDiffusion.load(args.weights) if args.weights else None
-        images = generate(args.prompt, negative_prompt=negative,
-                          num_inference_steps=DEFAULTS["num_inference_steps"] if args.steps is None else args.steps,
-                          guidance_scale=DEFAULTS["guidance_scale"] if args.guidance is None else args.guidance,
-                          seed=args.seed, sampler=args.sampler or DEFAULTS["sampler"], num_images=args.n,
-                          reroll=args.reroll, model=model, callback=progress)  # fmt: skip
-    else:
-        if args.reroll:
-            raise ValueError(
-                "--reroll runs the QA instruments on 64x64 faces; it works with face-diffusion only"
-            )
-        from .engines.open_weights import SPECS
-
-        if args.model in SPECS:
-            engine = get_engine(args.model, weights=args.weights, allow_download=args.download)
-        elif args.weights:
+    options = {}
+    if args.weights:
+        if get_engine(args.model).card.engine == "hosted":
             raise ValueError(f"{args.model} is hosted: it has no --weights")
-        else:
-            engine = get_engine(args.model)
-        request = Request(args.prompt, negative_prompt=negative, seed=args.seed, steps=args.steps,
-                          guidance=args.guidance, sampler=args.sampler, n=args.n, width=args.width,
-                          height=args.height)  # fmt: skip
-        images = engine.generate(request, callback=progress)
+        options["weights"] = args.weights
+    if args.download:
+        if get_engine(args.model).card.engine != "open-weights":
+            raise ValueError("--download fetches open-weight models only")
+        options["allow_download"] = True
+    request = Request(args.prompt, negative_prompt=negative, seed=args.seed, steps=args.steps,
+                      guidance=args.guidance, sampler=args.sampler, n=args.n, width=args.width,
+                      height=args.height, truncation=args.truncation, reroll=args.reroll)  # fmt: skip
+    images = get_engine(args.model, **options).generate(request, callback=progress)
     bar.close()
     paths = save(images, args.out, upscale=args.upscale)
     native = f"{images[0].width}x{images[0].height}"
@@ -266,18 +251,32 @@ def cmd_edit(args: argparse.Namespace) -> int:
     from .png import save_png
 
     edits = _parse_edits(args.direction)
-    if args.model == "gan":
-        from .gan import FaceGAN
-        from .latent.gan_directions import Directions, edit_w
-
-        gan = FaceGAN.load(args.weights)
-        directions = Directions.load(
-            args.directions or Path(gan_path(args.weights)).with_suffix(".directions.safetensors")
+    if args.image and args.model not in ("gan", "face-gan"):
+        raise ValueError(
+            "--image (editing a real photo) needs --model face-gan: it is projected into the GAN's W"
         )
-        w = gan.ws([args.seed], args.truncation)
-        before = gan.synthesize(w, [args.seed])[0]
-        after = gan.synthesize(edit_w(w, directions, edits), [args.seed])[0]
-        settings = {"model": "face-gan", "seed": args.seed, "truncation": args.truncation, "edits": edits}
+    if args.image:
+        from .data.images import decode_image
+        from .engines.embedded import STUDIO_EDITS, FaceGANEngine
+        from .latent.gan_directions import edit_w, project
+
+        gan, directions = FaceGANEngine(args.weights, args.directions).load()
+        if directions is None and edits:
+            raise ValueError(f"{gan.name} has no directions file: run `portraitist directions`")
+        photo = decode_image(Path(args.image).read_bytes(), gan.G.resolution)
+        w, before, psnr = project(gan, photo, steps=args.project_steps, seed=args.seed)
+        named = {STUDIO_EDITS.get(k, k): v for k, v in edits.items()}
+        after = gan.synthesize(edit_w(w, directions, named) if named else w, [args.seed])[0]
+        settings = {"model": "face-gan", "projected_from": Path(args.image).name, "projection_psnr_db": round(psnr, 2),
+                    "projection_steps": args.project_steps, "seed": args.seed, "edits": edits}  # fmt: skip
+        print(f"projected {args.image} into W: reconstruction PSNR {psnr:.1f} dB")
+    elif args.model in ("gan", "face-gan"):
+        from .engines.embedded import FaceGANEngine
+
+        engine = FaceGANEngine(args.weights, args.directions)
+        settings = {"model": "face-gan", "prompt": args.prompt or "", "negative_prompt": args.negative,
+                    "seed": args.seed, "truncation": args.truncation, "edits": edits}  # fmt: skip
+        before, after = engine.edit(settings, {}), engine.edit(settings, edits)
     else:
         from .generate import FaceDiffusion
         from .latent.prompt_edits import edit
@@ -292,18 +291,44 @@ def cmd_edit(args: argparse.Namespace) -> int:
     out = Path(args.out)
     save_png(Image.fromarray(before), out / "before.png", settings | {"edits": {}})
     save_png(Image.fromarray(after), out / "after.png", settings)
-    strip = contact_sheet(
-        np.stack([before, after]), ["before", ", ".join(f"{k} {v:+g}" for k, v in edits.items())], cell=192
-    )
+    faces, labels = [before, after], ["before", ", ".join(f"{k} {v:+g}" for k, v in edits.items())]
+    if args.image:
+        faces, labels = [photo, *faces], ["photo", "projected", labels[1]]
+    strip = contact_sheet(np.stack(faces), labels, cell=192)
     save_png(strip, out / "edit.png", settings)
     print(f"wrote {out / 'before.png'}, {out / 'after.png'} and {out / 'edit.png'}")
     return 0
 
 
-def gan_path(weights: str | None) -> Path:
-    from .gan import WEIGHTS
+def cmd_directions(args: argparse.Namespace) -> int:
+    """Find a GAN's edit directions (InterFaceGAN boundaries from the instruments' labels, GANSpace
+    PCA) and write them beside its weights, with a preview sheet of each direction."""
+    from .contact_sheet import contact_sheet
+    from .gan import FaceGAN
+    from .latent.gan_directions import edit_w, find_directions
+    from .png import save_png
 
-    return Path(weights) if weights else WEIGHTS
+    gan = FaceGAN.load(args.weights)
+    directions = find_directions(gan, n=args.n, seed=args.seed)
+    out = Path(args.out) if args.out else gan.directions_path
+    directions.save(out)
+    seeds = [7, 8, 9]
+    names = list(directions.vectors)
+    strengths = (-2.0, -1.0, 0.0, 1.0, 2.0)
+    w = gan.ws(seeds, 0.7)
+    cells = [gan.synthesize(edit_w(w, directions, {name: s}), seeds)[k]
+             for name in names for k in range(len(seeds)) for s in strengths]  # fmt: skip
+    labels = [
+        f"{name} {s:+g}" if k == 0 else "" for name in names for k in range(len(seeds)) for s in strengths
+    ]
+    sheet = contact_sheet(np.stack(cells), labels, cell=96, columns=len(strengths) * len(seeds))
+    preview = save_png(sheet, out.with_suffix(".png"), {"model": gan.name, "directions": names})
+    for name in names:
+        side = directions.sides.get(name)
+        where = f", sides {side[0]:+.2f} / {side[1]:+.2f}" if side else ""
+        print(f"{name:<12} spread {directions.spread[name]:.3f}{where}")
+    print(f"wrote {out} and {preview}")
+    return 0
 
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
@@ -312,7 +337,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     from .latent.gan_directions import save_gif
     from .png import save_png
 
-    if args.model == "gan":
+    if args.model in ("gan", "face-gan"):
         from .gan import FaceGAN
         from .latent.gan_directions import interpolation_frames
 
@@ -350,7 +375,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(
         f"portraitist studio on http://{args.host}:{args.port}/ (API docs at /docs), gallery in {args.gallery}"
     )
-    serve(args.host, args.port, gallery_dir=args.gallery, weights=args.weights,
+    serve(args.host, args.port, gallery_dir=args.gallery, weights=args.weights, gan_weights=args.gan_weights,
           api_key=args.api_key or os.environ.get("PORTRAITIST_API_KEY"), cors_origins=tuple(args.cors_origin),
           workers=args.workers, max_queued=args.max_queued)  # fmt: skip
     return 0
@@ -446,12 +471,17 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--height", type=int, help="output height where the model takes one")
     gen.add_argument("--reroll", type=int, default=0, help="regenerate faces failing QA up to K more times")
     gen.add_argument(
+        "--truncation", type=float, help="face-gan: pull faces towards the average (default 0.7)"
+    )
+    gen.add_argument(
         "--upscale",
         type=int,
         default=1,
         help="also enlarge for viewing (the native size is kept in the metadata)",
     )
-    gen.add_argument("--weights", help="a model file (face-diffusion) or weights folder (open-weight models)")
+    gen.add_argument(
+        "--weights", help="a model file (face-diffusion, face-gan) or weights folder (open-weight models)"
+    )
     gen.add_argument(
         "--download", action="store_true", help="open-weight models: download from the hub if not on disk"
     )
@@ -459,7 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.set_defaults(func=cmd_generate)
 
     ed = sub.add_parser("edit", help="move a face along latent directions (age, smile, hair, light ...)")
-    ed.add_argument("--model", choices=("face-diffusion", "gan"), default="face-diffusion")
+    ed.add_argument("--model", choices=("face-diffusion", "face-gan", "gan"), default="face-diffusion")
     ed.add_argument("--prompt", help="face-diffusion: the face's prompt")
     ed.add_argument("--negative")
     ed.add_argument("--seed", type=int, default=0)
@@ -469,11 +499,13 @@ def build_parser() -> argparse.ArgumentParser:
     ed.add_argument("--truncation", type=float, default=0.7, help="gan: truncation of the face")
     ed.add_argument("--weights", help="a model file other than the shipped one")
     ed.add_argument("--directions", help="gan: directions file (default: beside the weights)")
+    ed.add_argument("--image", help="face-gan: a real face photo to project into W and edit")
+    ed.add_argument("--project-steps", type=int, default=300, help="face-gan --image: optimisation steps")
     ed.add_argument("--out", default="edit")
     ed.set_defaults(func=cmd_edit)
 
     it = sub.add_parser("interpolate", help="a strip and a GIF from one face to another")
-    it.add_argument("--model", choices=("face-diffusion", "gan"), default="face-diffusion")
+    it.add_argument("--model", choices=("face-diffusion", "face-gan", "gan"), default="face-diffusion")
     it.add_argument("--prompt", help="face-diffusion: the prompt (or the first prompt, with --prompt-b)")
     it.add_argument("--prompt-b", help="face-diffusion: interpolate from --prompt to this at --seed-a")
     it.add_argument("--seed-a", type=int, default=0)
@@ -484,11 +516,19 @@ def build_parser() -> argparse.ArgumentParser:
     it.add_argument("--out", default="interpolation")
     it.set_defaults(func=cmd_interpolate)
 
+    dr = sub.add_parser("directions", help="find a GAN's edit directions (age, smile, hair, light ...)")
+    dr.add_argument("--weights", help="a GAN file other than the shipped one")
+    dr.add_argument("--n", type=int, default=4000, help="faces generated and labelled")
+    dr.add_argument("--seed", type=int, default=0)
+    dr.add_argument("--out", help="default: beside the weights (NAME.directions.safetensors)")
+    dr.set_defaults(func=cmd_directions)
+
     sv = sub.add_parser("serve", help="the studio: HTTP API and browser UI on localhost")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8765)
     sv.add_argument("--gallery", default="portraitist-gallery", help="folder for the gallery (SQLite + PNGs)")
     sv.add_argument("--weights", help="a face-diffusion model file other than the shipped one")
+    sv.add_argument("--gan-weights", help="a face-gan model file other than the shipped one")
     sv.add_argument("--api-key", help="require this key (X-API-Key header); default $PORTRAITIST_API_KEY")
     sv.add_argument(
         "--cors-origin", action="append", default=[], help="allow this browser origin (repeatable)"

@@ -14,10 +14,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoints import CheckpointError, load_weights
+from .checkpoints import CheckpointError, load_exported
 from .nets.stylegan import Generator
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "face_gan.safetensors"
+
+
+def directions_path(weights: str | Path) -> Path:
+    return Path(weights).with_suffix(".directions.safetensors")
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
@@ -29,26 +33,26 @@ class FaceGAN:
     G: Generator
     meta: dict
     name: str = "face-gan"
+    path: Path | None = None
+
+    @property
+    def directions_path(self) -> Path:
+        """Where its latent directions live: beside the weights (`portraitist directions` writes them)."""
+        return directions_path(self.path or WEIGHTS)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> FaceGAN:
         path = Path(path) if path else WEIGHTS
-        if not path.exists():
-            raise CheckpointError(
-                f"no GAN weights at {path}: train them with `portraitist train gan --export {path}`"
-            )
-        tensors, meta = load_weights(path)
-        if meta.get("kind") != "stylegan":
-            raise CheckpointError(
-                f"{path} is not a portraitist StyleGAN generator (kind={meta.get('kind')!r})"
-            )
+        tensors, meta = load_exported(path, "stylegan", "GAN weights", "gan")
         z_dim = int(meta["z_dim"])
-        G = Generator(int(meta["resolution"]), z_dim=z_dim, w_dim=z_dim, base=int(meta["base"]))
+        base = int(meta["base"])
+        G = Generator(int(meta["resolution"]), z_dim=z_dim, w_dim=z_dim, base=base,
+                      cap=int(meta.get("cap", 4 * base)))  # fmt: skip
         try:
             G.load_state_dict({k: v.float() for k, v in tensors.items()})
         except RuntimeError as e:
             raise CheckpointError(f"{path} does not fit its declared generator: {e}") from e
-        return cls(G.eval().requires_grad_(False), meta, name=path.stem)
+        return cls(G.eval().requires_grad_(False), meta, name=path.stem, path=path)
 
     def z(self, seeds: list[int]) -> torch.Tensor:
         return torch.stack(

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .checkpoints import CheckpointError, load_weights
+from .checkpoints import load_exported
 from .diffusion.edm import Denoiser, karras_sigmas
 from .diffusion.guidance import guided
 from .diffusion.samplers import SAMPLERS
@@ -47,15 +47,7 @@ class FaceDiffusion:
     @classmethod
     def load(cls, path: str | Path | None = None) -> FaceDiffusion:
         path = Path(path) if path else WEIGHTS
-        if not path.exists():
-            raise CheckpointError(
-                f"no diffusion weights at {path}: train them with `portraitist train diffusion --export {path}`"
-            )
-        tensors, meta = load_weights(path)
-        if meta.get("kind") != "latent-diffusion":
-            raise CheckpointError(
-                f"{path} is not a portraitist latent diffusion model (kind={meta.get('kind')!r})"
-            )
+        tensors, meta = load_exported(path, "latent-diffusion", "diffusion weights", "diffusion")
         ae = Autoencoder()
         ae.load_state_dict({k[12:]: v.float() for k, v in tensors.items() if k.startswith("autoencoder.")})
         unet = UNet(ch=int(meta["unet"]["ch"]))

@@ -20,6 +20,7 @@ from ..prompting.brief import PortraitBrief
 
 MAX_PROMPT_CHARS = 2000
 MAX_IMAGES = 64
+MAX_REROLL = 8
 
 # Parts of a brief, as `coverage` reports them (PortraitBrief field names).
 PROMPT_PARTS = (
@@ -53,6 +54,9 @@ class ModelCard:
     steps: tuple[int, int] | None = (1, 200)  # allowed range, None = fixed by the provider
     guidance: tuple[float, float] | None = (0.0, 30.0)
     samplers: tuple[str, ...] = ()
+    truncation: tuple[float, float] | None = None  # GANs: how far faces are pulled to the average
+    reroll: bool = False  # can re-roll faces that fail the QA instruments (64x64 models here)
+    fixed_size: bool = False  # makes native_resolution only (no width / height)
     max_images: int = MAX_IMAGES
     honours: frozenset[str] = ALL_PARTS
     partly: dict[str, str] = field(default_factory=dict)  # part -> what of it is honoured
@@ -77,6 +81,8 @@ class Request:
     n: int = 1
     width: int | None = None
     height: int | None = None
+    truncation: float | None = None
+    reroll: int = 0  # regenerate faces failing QA up to this many more times
 
 
 def check_request(card: ModelCard, r: Request) -> None:
@@ -107,6 +113,21 @@ def check_request(card: ModelCard, r: Request) -> None:
         lo, hi = card.guidance
         if not lo <= float(r.guidance) <= hi:
             raise ValueError(f"{card.name} takes guidance {lo:g} to {hi:g}, not {r.guidance}")
+    if (r.width or r.height) and card.fixed_size:
+        raise Unsupported(f"{card.name} makes {card.native_resolution} faces only; enlarge them for "
+                          "viewing with --upscale instead")  # fmt: skip
+    if r.truncation is not None:
+        if card.truncation is None:
+            raise Unsupported(f"{card.name} has no truncation setting (it is not a GAN)")
+        lo, hi = card.truncation
+        if not lo <= float(r.truncation) <= hi:
+            raise ValueError(f"{card.name} takes truncation {lo:g} to {hi:g}, not {r.truncation}")
+    if r.reroll:
+        if not card.reroll:
+            raise Unsupported(f"{card.name} cannot re-roll: the QA instruments check 64x64 faces from "
+                              "the models this project ships")  # fmt: skip
+        if not 0 <= int(r.reroll) <= MAX_REROLL:
+            raise ValueError(f"re-roll takes 0 to {MAX_REROLL} extra tries, not {r.reroll}")
     if r.sampler is not None and r.sampler not in card.samplers:
         allowed = ", ".join(card.samplers) if card.samplers else "none (the provider fixes it)"
         raise Unsupported(f"{card.name} has no sampler {r.sampler!r}; it offers: {allowed}")
@@ -169,6 +190,7 @@ def settings_info(card: ModelCard, r: Request, seed: int | None, **extra) -> dic
         "steps": r.steps,
         "guidance": r.guidance,
         "sampler": r.sampler,
+        "truncation": r.truncation,
         "native_resolution": card.native_resolution,
     }
     return {k: v for k, v in (info | extra).items() if v is not None}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .base import ModelCard
 from .bfl import ENDPOINTS as BFL_MODELS
-from .embedded import FACE_DIFFUSION
+from .embedded import FACE_DIFFUSION, FACE_GAN
 from .imagen import MODELS as IMAGEN_MODELS
 from .open_weights import SPECS
 
@@ -13,7 +13,7 @@ DEFAULT_MODEL = FACE_DIFFUSION.name
 
 
 def model_names() -> list[str]:
-    return [FACE_DIFFUSION.name, *SPECS, *BFL_MODELS, *IMAGEN_MODELS, "seedream-4"]
+    return [FACE_DIFFUSION.name, FACE_GAN.name, *SPECS, *BFL_MODELS, *IMAGEN_MODELS, "seedream-4"]
 
 
 def get_engine(name: str, **options):
@@ -22,6 +22,10 @@ def get_engine(name: str, **options):
         from .embedded import FaceDiffusionEngine
 
         return FaceDiffusionEngine(**options)
+    if name in (FACE_GAN.name, "gan"):
+        from .embedded import FaceGANEngine
+
+        return FaceGANEngine(**options)
     if name in SPECS:
         from .open_weights import DiffusersEngine
 

@@ -17,6 +17,20 @@ from .predictors import Predictions
 
 YOUNG_MAX, OLD_MIN = 35, 50  # predicted years that count as "young" / "old"
 
+# The adherence test: one prompt per attribute value, the same for every model.
+ADHERENCE_PROMPTS = {
+    "man": "portrait photo of a man",
+    "woman": "portrait photo of a woman",
+    "smiling": "portrait photo of a smiling person",
+    "serious": "portrait photo of a serious person",
+    "eyeglasses": "portrait photo of a person wearing glasses",
+    "no eyeglasses": "portrait photo of a person without glasses",
+    "blond": "portrait photo of a person with blond hair",
+    "black hair": "portrait photo of a person with black hair",
+    "young": "portrait photo of a young person",
+    "old": "portrait photo of an elderly person",
+}
+
 _WORDS = {
     ("gender", "female"): r"\b(woman|women|female|girl|lady|ladies)\b",
     ("gender", "male"): r"\b(man|men|male|boy|gentleman|guy)\b",

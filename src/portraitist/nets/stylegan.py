@@ -7,7 +7,9 @@ skip-connected toRGB outputs at every resolution (StyleGAN2's "skip" generator).
 rate throughout. Discriminator: residual blocks down to 4x4, a minibatch standard-deviation
 feature, then a linear head.
 
-Resolution is a parameter (a power of two from 8 up); channel widths follow `channels(res)`.
+Resolution is a parameter (a power of two from 8 up); channel widths follow `channels(res)`: narrow
+at high resolution, where convolutions cost the most on a CPU, wide at low resolution, where the
+face's structure forms and a convolution is cheap (bench/profile_gan.py measures the trade).
 """
 
 from __future__ import annotations
@@ -104,9 +106,9 @@ class ToRGB(nn.Module):
         return rgb
 
 
-def channels(res: int, base: int) -> int:
-    """Width at a resolution: `base` at 64 px, doubling per halving, capped at 4x base."""
-    return min(4 * base, base * 64 // res)
+def channels(res: int, base: int, cap: int | None = None) -> int:
+    """Width at a resolution: `base` at 64 px, doubling per halving, capped at `cap` (default 4x base)."""
+    return min(cap or 4 * base, base * 64 // res)
 
 
 class Mapping(nn.Module):
@@ -124,21 +126,27 @@ class Mapping(nn.Module):
 
 class Generator(nn.Module):
     def __init__(
-        self, resolution: int = 64, z_dim: int = 128, w_dim: int = 128, base: int = 64, map_layers: int = 4
+        self,
+        resolution: int = 64,
+        z_dim: int = 128,
+        w_dim: int = 128,
+        base: int = 64,
+        map_layers: int = 4,
+        cap: int | None = None,
     ) -> None:
         super().__init__()
         if resolution < 8 or resolution & (resolution - 1):
             raise ValueError(f"resolution must be a power of two of at least 8, got {resolution}")
         self.resolution, self.z_dim, self.w_dim = resolution, z_dim, w_dim
         self.mapping = Mapping(z_dim, w_dim, map_layers)
-        self.const = nn.Parameter(torch.randn(1, channels(4, base), 4, 4))
+        self.const = nn.Parameter(torch.randn(1, channels(4, base, cap), 4, 4))
         self.layers, self.to_rgb = nn.ModuleList(), nn.ModuleList()
-        res, cin = 4, channels(4, base)
+        res, cin = 4, channels(4, base, cap)
         self.layers.append(StyledLayer(cin, cin, w_dim))
         self.to_rgb.append(ToRGB(cin, w_dim))
         while res < resolution:
             res *= 2
-            cout = channels(res, base)
+            cout = channels(res, base, cap)
             self.layers.append(StyledLayer(cin, cout, w_dim, up=True))
             self.layers.append(StyledLayer(cout, cout, w_dim))
             self.to_rgb.append(ToRGB(cout, w_dim))
@@ -183,15 +191,17 @@ class DiscriminatorBlock(nn.Module):
 
 
 class Discriminator(nn.Module):
-    def __init__(self, resolution: int = 64, base: int = 64, mbstd_group: int = 4) -> None:
+    def __init__(
+        self, resolution: int = 64, base: int = 64, mbstd_group: int = 4, cap: int | None = None
+    ) -> None:
         super().__init__()
-        self.from_rgb = EqualConv(3, channels(resolution, base), 1)
+        self.from_rgb = EqualConv(3, channels(resolution, base, cap), 1)
         blocks, res = [], resolution
         while res > 4:
-            blocks.append(DiscriminatorBlock(channels(res, base), channels(res // 2, base)))
+            blocks.append(DiscriminatorBlock(channels(res, base, cap), channels(res // 2, base, cap)))
             res //= 2
         self.blocks = nn.Sequential(*blocks)
-        c = channels(4, base)
+        c = channels(4, base, cap)
         self.mbstd_group = mbstd_group
         self.conv = EqualConv(c + 1, c, 3)
         self.fc = EqualLinear(c * 16, c, act=True)

@@ -52,6 +52,7 @@ class JobRequest(BaseModel):
     sampler: str | None = Field(None, max_length=20)
     n: int = Field(1, ge=1, le=LIMITS["n"])
     reroll: int = Field(0, ge=0, le=LIMITS["reroll"])
+    truncation: float | None = Field(None, ge=0, le=1.5)
     width: int | None = Field(None, ge=64, le=LIMITS["side"])
     height: int | None = Field(None, ge=64, le=LIMITS["side"])
 
@@ -97,43 +98,37 @@ def qa_of(image) -> dict | None:
         return None
 
 
-def make_runner(weights: str | None = None):
-    """Runs a job image by image (so progress is per image and a restarted job skips finished ones)."""
+def job_request(r: dict, seed: int, n: int = 1):
+    """The engine request for a job's settings (one image at a time when the job runs)."""
     from ..engines import Request as EngineRequest
-    from ..engines import get_engine
-    from ..generate import DEFAULTS, generate
+
+    return EngineRequest(r["prompt"], negative_text(r.get("negative_presets", []), r.get("negative_prompt")),
+                         seed, r.get("steps"), r.get("guidance"), r.get("sampler"), n, r.get("width"),
+                         r.get("height"), r.get("truncation"), r.get("reroll", 0))  # fmt: skip
+
+
+def make_runner(weights: dict[str, str | None]):
+    """Runs a job image by image (so progress is per image and a restarted job skips finished ones);
+    `weights`: model name -> a weights file replacing the shipped one."""
 
     def run(job: Job, on_image, on_step) -> None:
         r = job.request
-        negative = negative_text(r.get("negative_presets", []), r.get("negative_prompt"))
+        engine = engine_for(r["model"], weights.get(r["model"]))
         for i in range(job.image_index, r["n"]):
-            if r["model"] == "face-diffusion":
-                image = generate(r["prompt"], negative_prompt=negative, seed=r["seed"] + i, reroll=r.get("reroll", 0),
-                                 num_inference_steps=r.get("steps") or DEFAULTS["num_inference_steps"],
-                                 guidance_scale=DEFAULTS["guidance_scale"] if r.get("guidance") is None else r["guidance"],
-                                 sampler=r.get("sampler") or DEFAULTS["sampler"], model=embedded_model(weights),
-                                 callback=on_step)[0]  # fmt: skip
-                image.info |= {
-                    "weights": image.info["model"],
-                    "model": "face-diffusion",
-                    "engine": "embedded",
-                }
-                qa = image.info.pop("qa", None) or qa_of(image)
-            else:
-                request = EngineRequest(r["prompt"], negative_prompt=negative, seed=r["seed"] + i, steps=r.get("steps"),
-                                        guidance=r.get("guidance"), sampler=r.get("sampler"), n=1,
-                                        width=r.get("width"), height=r.get("height"))  # fmt: skip
-                image, qa = get_engine(r["model"]).generate(request, callback=on_step)[0], None
-            on_image(image, qa)
+            image = engine.generate(job_request(r, r["seed"] + i), callback=on_step)[0]
+            qa = image.info.pop("qa", None)
+            on_image(image, qa or (qa_of(image) if engine.card.reroll else None))
 
     return run
 
 
-def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, api_key: str | None = None,
+def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, gan_weights: str | None = None,
+               api_key: str | None = None,
                cors_origins: tuple[str, ...] = (), workers: int = 1, max_queued: int = 8, runner=None) -> FastAPI:  # fmt: skip
     gallery = Gallery(gallery_dir)
     repaired = gallery.repair()
-    jobs = JobQueue(gallery, runner or make_runner(weights), workers=workers, max_queued=max_queued)
+    model_weights = {"face-diffusion": weights, "face-gan": gan_weights}
+    jobs = JobQueue(gallery, runner or make_runner(model_weights), workers=workers, max_queued=max_queued)
     resumed = jobs.resume_unfinished()
     app = FastAPI(title="portraitist studio", version="0.1.0",
                   description="Generate, browse, edit and check portraits. Every image carries its settings.")  # fmt: skip
@@ -202,22 +197,12 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, api_k
 
     @app.post("/api/jobs", status_code=202, dependencies=guard)
     def submit(body: JobRequest, response: Response) -> dict:
-        from ..engines import Request as EngineRequest
-        from ..engines import check_request, get_engine
+        from ..engines import check_request
 
         request = body.model_dump()
         try:
-            card = get_engine(body.model).card
-            negative = negative_text(body.negative_presets, body.negative_prompt)
-            check_request(card, EngineRequest(body.prompt, negative, body.seed, body.steps, body.guidance, body.sampler,
-                                              body.n, body.width, body.height))  # fmt: skip
-            if body.reroll and card.engine != "embedded":
-                raise ValueError("re-rolling bad faces needs the embedded model (QA runs on 64x64 faces)")
-            engine = (
-                get_engine(body.model, weights=weights)
-                if body.model == "face-diffusion"
-                else get_engine(body.model)
-            )
+            engine = engine_for(body.model, model_weights.get(body.model))
+            check_request(engine.card, job_request(request, body.seed, body.n))
             ok, why = engine.availability()
             if not ok:
                 raise HTTPException(409, f"{body.model} cannot run here now: {why}")
@@ -297,23 +282,30 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, api_k
 
         from PIL import Image
 
+        from ..engines import EngineUnavailable
         from ..latent.prompt_edits import DIRECTIONS, edit
 
         row = image_or_404(body.image_id)
         s = row["settings"]
-        if s.get("model") != "face-diffusion":
-            raise HTTPException(422, "latent edits work on face-diffusion images")
+        if s.get("model") not in ("face-diffusion", "face-gan"):
+            raise HTTPException(422, "latent edits work on face-diffusion and face-gan images")
         unknown = set(body.edits) - set(DIRECTIONS)
         if unknown:
             raise HTTPException(
                 422, f"unknown direction {sorted(unknown)[0]!r}; choose from {', '.join(DIRECTIONS)}"
             )
         started = time.perf_counter()
+        engine = engine_for(s["model"], model_weights.get(s["model"]))
         try:
-            face = edit(embedded_model(weights), s["prompt"], int(s["seed"]), body.edits, s.get("negative_prompt"),
-                        int(s.get("steps", 8)), float(s.get("guidance", 3.0)), s.get("sampler", "dpmpp_2m"))  # fmt: skip
+            if s["model"] == "face-gan":
+                face = engine.edit(s, body.edits)
+            else:
+                face = edit(engine.model, s["prompt"], int(s["seed"]), body.edits, s.get("negative_prompt"),
+                            int(s.get("steps", 8)), float(s.get("guidance", 3.0)), s.get("sampler", "dpmpp_2m"))  # fmt: skip
         except ValueError as e:
             raise HTTPException(422, str(e)) from None
+        except EngineUnavailable as e:
+            raise HTTPException(409, str(e)) from None
         image = Image.fromarray(face)
         image.info = {k: v for k, v in s.items() if k not in ("qa", "job_id")} | {
             "edits": body.edits,
@@ -352,11 +344,12 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, api_k
 
 
 @functools.cache
-def embedded_model(weights: str | None):
-    """The shipped (or given) face-diffusion model, loaded once and shared by jobs and edits."""
-    from ..generate import FaceDiffusion
+def engine_for(name: str, weights: str | None = None):
+    """One engine per model, shared by jobs and edits (the embedded ones keep their weights loaded);
+    `weights` replaces the shipped weights of an embedded model (the studio's --weights, --gan-weights)."""
+    from ..engines import get_engine
 
-    return FaceDiffusion.load(weights)
+    return get_engine(name, weights=weights) if weights else get_engine(name)
 
 
 def serve(host: str = "127.0.0.1", port: int = 8765, **options) -> None:

@@ -32,7 +32,7 @@ from ..data import to_tensor
 from ..nets.stylegan import Discriminator, Generator
 from .augment import AdaptiveP, augment
 from .autoencoder import to_uint8
-from .data_mix import training_mixture
+from .data_mix import pack_weights, training_mixture
 from .gan_health import HealthConfig, HealthLog, diversity
 from .loop import (
     EMA,
@@ -58,9 +58,14 @@ def parse(argv=None) -> argparse.Namespace:
     ap = trainer_arguments("portraitist train gan", __doc__, "runs/gan", 60, 32, 2e-3, 5)
     ap.add_argument("--resolution", type=int, default=64)
     ap.add_argument("--base", type=int, default=32, help="channel width at 64 px (doubles per halving)")
+    ap.add_argument("--cap", type=int, help="widest layer, at low resolution (default 4x base)")
     ap.add_argument("--z-dim", type=int, default=128)
     ap.add_argument("--r1-gamma", type=float, default=0.1)
     ap.add_argument("--ada-target", type=float, default=0.6)
+    ap.add_argument(
+        "--ada-kimg", type=float, default=500,
+        help="thousands of images for augmentation p to move from 0 to 1 (StyleGAN2-ADA's 500)",
+    )  # fmt: skip
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument(
         "--check-every", type=int, default=100, help="steps between overfitting / collapse checks"
@@ -70,8 +75,8 @@ def parse(argv=None) -> argparse.Namespace:
 
 
 def networks(args) -> tuple[Generator, Discriminator]:
-    return (Generator(args.resolution, z_dim=args.z_dim, w_dim=args.z_dim, base=args.base),
-            Discriminator(args.resolution, base=args.base))  # fmt: skip
+    return (Generator(args.resolution, z_dim=args.z_dim, w_dim=args.z_dim, base=args.base, cap=args.cap),
+            Discriminator(args.resolution, base=args.base, cap=args.cap))  # fmt: skip
 
 
 def grad_norm(module: torch.nn.Module) -> float:
@@ -106,7 +111,7 @@ def main(argv=None) -> dict:
     lr = {"g": args.lr, "d": args.lr}
     opt_g = torch.optim.Adam(G.parameters(), lr=lr["g"], betas=(0.0, 0.99))
     opt_d = torch.optim.Adam(D.parameters(), lr=lr["d"], betas=(0.0, 0.99))
-    ada = AdaptiveP(target=args.ada_target, speed=args.batch * 4 / 20_000)
+    ada = AdaptiveP(target=args.ada_target, speed=args.batch * dist.world * 4 / (args.ada_kimg * 1000))
     health = HealthLog(HealthConfig())
     state = {"step": 0, "images": 0, "train_seconds": 0.0, "ada_p": 0.0, "lr": lr}
     modules = {"G": G, "D": D, "ema": ema.module}
@@ -146,7 +151,7 @@ def main(argv=None) -> dict:
         with torch.no_grad():
             fake = G.synthesis(mixed_ws(G, args.batch))
         d_real, d_fake = D(augment(real, ada.p)), D(augment(fake, ada.p))
-        d_loss = F.softplus(d_fake).mean() + F.softplus(-d_real).mean()
+        d_loss = d_main = F.softplus(d_fake).mean() + F.softplus(-d_real).mean()
         if step % R1_EVERY == 0:
             real_r1 = real.detach().requires_grad_(True)
             (grad,) = torch.autograd.grad(D(augment(real_r1, ada.p)).sum(), real_r1, create_graph=True)
@@ -174,9 +179,10 @@ def main(argv=None) -> dict:
         state["ada_p"], state["lr"] = ada.p, lr
         bar.update(args.batch * dist.world)
         # --- monitors
-        events = health.observe_step(
-            step, d_loss=d_loss.item(), g_loss=g_loss.item(), d_grad=d_grad, g_grad=g_grad
-        )
+        # D's loss without the R1 term, and its gradient norm only on steps without R1: the penalty
+        # has a scale of its own and would look like a spike every R1_EVERY steps
+        grads = {"d_grad": d_grad, "g_grad": g_grad} if step % R1_EVERY else {"g_grad": g_grad}
+        events = health.observe_step(step, d_loss=d_main.item(), g_loss=g_loss.item(), **grads)
         if step % args.check_every == 0 and step > 0:
             health.record(step, p=ada.p)
             with torch.no_grad():
@@ -223,7 +229,7 @@ def _heldout(args):
     from ..data import load
 
     faces = []
-    for name in [p for p in args.data.split(",") if p]:
+    for name in pack_weights(args.data)[0]:
         valid = load(name, limit=args.limit).filter(split="valid")
         if len(valid):
             faces.append(valid)
@@ -281,6 +287,7 @@ def export(path: Path, G: Generator, state: dict, args) -> Path:
         "kind": "stylegan",
         "resolution": args.resolution,
         "base": args.base,
+        "cap": args.cap or 4 * args.base,
         "z_dim": args.z_dim,
         "train": {k: state[k] for k in ("step", "images", "train_seconds")},
         "args": {k: str(v) for k, v in vars(args).items()},

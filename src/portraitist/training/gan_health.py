@@ -26,7 +26,8 @@ from torch.nn import functional as F
 class HealthConfig:
     spike: float = 8.0
     median_window: int = 50
-    min_history: int = 20
+    min_history: int = 200  # no spike alarms before this many steps: early GAN training is jumpy
+    cooldown: int = 100  # steps after a spike alarm before the next (one spike spans several steps)
     rt_alarm: float = 0.9
     gap_alarm: float = 1.5
     p_step: float = 0.1
@@ -57,15 +58,17 @@ class HealthLog:
     events: list[Event] = field(default_factory=list)
     best_diversity: float = 0.0
     diversity_checks: int = 0
+    last_spike: int = -(10**9)
 
     def _record(self, step: int, name: str, value: float) -> None:
         self.series.setdefault(name, []).append((step, float(value)))
 
     def _median(self, name: str) -> float | None:
-        values = [
-            v for _, v in self.series.get(name, [])[-self.config.median_window - 1 : -1] if math.isfinite(v)
-        ]
-        return float(np.median(values)) if len(values) >= self.config.min_history else None
+        history = self.series.get(name, [])
+        if len(history) <= self.config.min_history:
+            return None
+        values = [v for _, v in history[-self.config.median_window - 1 : -1] if math.isfinite(v)]
+        return float(np.median(values)) if values else None
 
     def _fire(self, step: int, failure: str, message: str, action: str) -> Event:
         event = Event(step, failure, message, action)
@@ -82,7 +85,9 @@ class HealthLog:
                 fired.append(self._fire(step, "instability", f"{name} is {value}", "restore"))
                 break
             median = self._median(name)
-            if median is not None and abs(value) > self.config.spike * max(abs(median), 1e-3):
+            cooling = step - self.last_spike < self.config.cooldown
+            if not cooling and median is not None and abs(value) > self.config.spike * max(abs(median), 1e-3):
+                self.last_spike = step
                 fired.append(
                     self._fire(
                         step,
@@ -111,7 +116,10 @@ class HealthLog:
                         "raise_augment",
                     )
                 )
-        if not fired and rt > self.config.rt_alarm:
+        # r_t is ADA's proxy for overfitting when there is no held-out set to compare with; early
+        # in training it is high simply because the generator is still poor, so the direct
+        # measure (the train vs held-out gap) decides whenever it is available.
+        if not fired and logit_heldout is None and rt > self.config.rt_alarm:
             fired.append(
                 self._fire(
                     step, "overfitting", f"r_t = {rt:.2f}: D is sure of every real face", "raise_augment"

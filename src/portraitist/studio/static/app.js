@@ -51,7 +51,12 @@ function showCard() {
     best for: ${escapeHtml(m.best_for)}<br>style: ${escapeHtml(m.style)}; native ${escapeHtml(m.native_resolution)}<br>
     speed: ${escapeHtml(m.speed)}<br>negative prompt: ${m.negative_prompt}; licence: ${escapeHtml(m.licence)}`;
   $("sampler").innerHTML = `<option value="">model default</option>` + m.samplers.map((s) => `<option>${s}</option>`).join("");
-  $("reroll").disabled = m.engine !== "embedded";
+  $("reroll").disabled = !m.reroll;
+  // settings this model has no use for are disabled (the server would refuse them by name)
+  for (const [id, has] of [["steps", m.steps], ["guidance", m.guidance], ["sampler", m.samplers.length], ["truncation", m.truncation]]) {
+    $(id).disabled = !has;
+    if (!has) $(id).value = "";
+  }
   $("generate").disabled = !m.available;
   refreshPrompt(!promptEdited);
 }
@@ -62,7 +67,8 @@ async function generate() {
   const body = {
     prompt: $("prompt").value, negative_prompt: $("negative").value || null, negative_presets: presets(),
     model: $("model").value, seed: num("seed") ?? 0, steps: num("steps"), guidance: num("guidance"),
-    sampler: $("sampler").value || null, n: num("n") ?? 1, reroll: $("reroll").checked ? 2 : 0,
+    sampler: $("sampler").value || null, n: num("n") ?? 1, reroll: $("reroll").checked && !$("reroll").disabled ? 2 : 0,
+    truncation: num("truncation"),
   };
   try {
     const job = await api("/api/jobs", { method: "POST", body: JSON.stringify(body) });
@@ -117,7 +123,7 @@ function select(img) {
   $("detail").hidden = false;
   $("detail-image").src = img.url;
   for (const s of document.querySelectorAll("#sliders input")) s.value = 0;
-  $("sliders").hidden = img.model !== "face-diffusion";
+  $("sliders").hidden = !["face-diffusion", "face-gan"].includes(img.model);
   $("detail-settings").textContent = JSON.stringify(img.settings, null, 2);
 }
 
