@@ -54,12 +54,12 @@ def test_monitors_fire_on_each_failure_and_plot(tmp_path):
     log = HealthLog()
     assert log.observe_step(0, d_loss=1.0, g_loss=0.9) == []
     assert log.observe_step(1, d_loss=50.0, g_loss=0.9) == []  # early training is jumpy: no alarm yet
-    for step in range(2, 250):
+    for step in range(2, 1050):
         assert log.observe_step(step, d_loss=1.0 + 0.001 * step, g_loss=0.9) == []
-    (spike,) = log.observe_step(250, d_loss=50.0, g_loss=0.9)
+    (spike,) = log.observe_step(1050, d_loss=50.0, g_loss=0.9)
     assert (spike.failure, spike.action) == ("instability", "lower_lr")
-    assert log.observe_step(251, d_loss=60.0, g_loss=0.9) == []  # the same spike: one action
-    (nan,) = log.observe_step(252, d_loss=float("nan"), g_loss=0.9)
+    assert log.observe_step(1051, d_loss=60.0, g_loss=0.9) == []  # the same spike: one action
+    (nan,) = log.observe_step(1052, d_loss=float("nan"), g_loss=0.9)
     assert (nan.failure, nan.action) == ("instability", "restore")
     (over,) = log.observe_overfitting(32, rt=0.95)
     assert (over.failure, over.action) == ("overfitting", "raise_augment")

@@ -26,7 +26,7 @@ from torch.nn import functional as F
 class HealthConfig:
     spike: float = 8.0
     median_window: int = 50
-    min_history: int = 200  # no spike alarms before this many steps: early GAN training is jumpy
+    min_history: int = 1000  # no spike alarms before this many steps: early GAN training is jumpy
     cooldown: int = 100  # steps after a spike alarm before the next (one spike spans several steps)
     rt_alarm: float = 0.9
     gap_alarm: float = 1.5
