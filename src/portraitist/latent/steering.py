@@ -88,7 +88,8 @@ def steer(
     face of the asked side. Twice round, since the directions are not all orthogonal."""
     missing = [k for k in signs if k not in directions.sides]
     if missing:
-        raise ValueError(f"these directions have no sides to steer to: {', '.join(missing)}")
+        raise ValueError(f"this GAN has no {', '.join(missing)} direction to steer by (its samples never "
+                         f"showed it); it can steer: {', '.join(directions.sides) or 'nothing'}")  # fmt: skip
     out = w.clone()
     for _ in range(2):
         for name, sign in signs.items():

@@ -159,18 +159,30 @@ class Generator(nn.Module):
         w = self.mapping(z)
         return self.w_avg.lerp(w, truncation) if truncation != 1 else w
 
-    def synthesis(self, w: torch.Tensor, noise_seed: int | None = None) -> torch.Tensor:
-        """w as (N, w_dim) or per-layer (N, num_ws, w_dim) -> images in [-1, 1]-ish (N, 3, R, R)."""
+    def synthesis(self, w: torch.Tensor, noise_seed: int | list[int] | None = None) -> torch.Tensor:
+        """w as (N, w_dim) or per-layer (N, num_ws, w_dim) -> images in [-1, 1]-ish (N, 3, R, R).
+        Noise inputs are random unless `noise_seed` fixes them: one seed for the batch, or one per
+        sample (then each sample's noise is the same whatever batch it is generated in)."""
         per_layer = w if w.dim() == 3 else w.unsqueeze(1).expand(-1, self.num_ws, -1)
-        gen = torch.Generator().manual_seed(noise_seed) if noise_seed is not None else None
-        x = self.const.expand(w.shape[0], -1, -1, -1)
+        n = w.shape[0]
+        if isinstance(noise_seed, list | tuple):
+            if len(noise_seed) != n:
+                raise ValueError(f"{len(noise_seed)} noise seeds for {n} samples")
+            gens = [torch.Generator().manual_seed(int(s)) for s in noise_seed]
+        else:
+            gens = [torch.Generator().manual_seed(noise_seed)] if noise_seed is not None else None
+        x = self.const.expand(n, -1, -1, -1)
         rgb, i, li = None, 0, 0
         for block in range(len(self.to_rgb)):
             for _ in range(1 if block == 0 else 2):
-                layer = self.layers[li]
                 size = 4 * 2**block
-                noise = torch.randn(w.shape[0], 1, size, size, generator=gen) if gen is not None else None
-                x = layer(x, per_layer[:, i], noise)
+                if gens is None:
+                    noise = None
+                elif len(gens) == 1:
+                    noise = torch.randn(n, 1, size, size, generator=gens[0])
+                else:
+                    noise = torch.stack([torch.randn(1, size, size, generator=g) for g in gens])
+                x = self.layers[li](x, per_layer[:, i], noise)
                 li, i = li + 1, i + 1
             rgb = self.to_rgb[block](x, per_layer[:, min(i, self.num_ws - 1)], rgb)
         return rgb
