@@ -52,6 +52,7 @@ def main() -> None:
     ap.add_argument("--weights")
     ap.add_argument("--n", type=int, default=5000)
     ap.add_argument("--sweep", default="0.5,0.7,0.85,1.0", help="truncations to compare on 1,000 faces")
+    ap.add_argument("--sweep-only", action="store_true", help="stop after the sweep (to choose the default)")
     ap.add_argument("--truncation", type=float, default=GAN_TRUNCATION)
     ap.add_argument("--train-limit", type=int, default=10000)
     ap.add_argument("--out", type=Path, default=Path("docs/eval/gan"))
@@ -83,6 +84,10 @@ def main() -> None:
                           EvalConfig())  # fmt: skip
         report["truncation_sweep"][psi] = headline(res)
         print(f"truncation {psi}: {report['truncation_sweep'][psi]}", flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "sweep.json").write_text(json.dumps(report, indent=2, default=float))
+    if args.sweep_only:
+        return
 
     t = time.perf_counter()
     images = faces(engine, "a face", list(range(args.n)), args.truncation)

@@ -131,3 +131,26 @@ def test_decoder_only_fine_tune_keeps_the_latent_space(demographic_pack, tiny_au
     assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("decoder."))
     with pytest.raises(SystemExit):
         ae_trainer.parse(["--decoder-only"])
+
+
+def test_adversarial_decoder_fine_tune_trains_a_patch_discriminator_and_resumes(
+    demographic_pack, tiny_autoencoder, tmp_path
+):
+    from portraitist.checkpoints import load_weights
+    from portraitist.training import autoencoder as ae_trainer
+
+    common = ["--data", str(demographic_pack), "--init-from", str(tiny_autoencoder), "--decoder-only",
+              "--adversarial", "0.5", "--adversarial-start", "2", "--batch", "4", "--out", str(tmp_path / "run")]  # fmt: skip
+    ae_trainer.main(common + ["--minutes", "0.03", "--checkpoint-minutes", "0.001"])
+    weights, _ = load_weights(tmp_path / "run" / "ckpt" / "weights.safetensors")
+    assert any(k.startswith("disc.") for k in weights)  # the discriminator is checkpointed with the model
+    state = ae_trainer.main(
+        common + ["--minutes", "0.02", "--resume", "--export", str(tmp_path / "adv.safetensors")]
+    )
+    assert state["step"] > 2 and state["psnr_fixed"] > 0
+    before, _ = load_weights(tiny_autoencoder)
+    after, _ = load_weights(tmp_path / "adv.safetensors")
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("encoder."))
+    assert not any(k.startswith("disc.") for k in after)  # users get the autoencoder only
+    with pytest.raises(SystemExit):
+        ae_trainer.parse(["--adversarial", "-1"])

@@ -7,6 +7,11 @@ term fights blur), L1 on horizontal and vertical pixel differences (edges: plain
 to blur eyelids and hair strands, and blur is what feature-space distances punish most) and a small
 penalty on latent magnitude (keeps the latent space bounded for the denoiser). At the end the per-channel mean and spread of training latents are measured and stored,
 so that `encode` gives the denoiser unit-variance latents.
+
+`--adversarial W` adds a patch discriminator's hinge loss (nets/patch_discriminator.py) with
+weight W after `--adversarial-start` steps, as latent diffusion's autoencoders do: pixel losses
+average away texture (pores, hair strands) that a discriminator asks back for. With
+`--decoder-only` it sharpens a shipped model's decoder without touching the denoiser's latents.
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ from ..checkpoints import load_into, save_weights
 from ..contact_sheet import contact_sheet
 from ..data import to_tensor
 from ..nets.autoencoder import Autoencoder
+from ..nets.patch_discriminator import PatchDiscriminator
 from .data_mix import training_mixture
 from .loop import (
     EMA,
     Budget,
+    JointOptimizer,
     average_gradients,
     broadcast_stop,
     check_arguments,
@@ -83,7 +90,12 @@ def parse(argv=None) -> argparse.Namespace:
     ap.add_argument("--latent-noise", type=float, default=0.0,
                     help="decode latents with Gaussian noise of a random std in [0, this] added (unit-variance "
                          "latent space), so the decoder learns to render a denoiser's slightly-off latents cleanly")  # fmt: skip
+    ap.add_argument("--adversarial", type=float, default=0.0,
+                    help="weight of a patch discriminator's loss (0: off; latent diffusion uses about 0.5)")  # fmt: skip
+    ap.add_argument("--adversarial-start", type=int, default=1000, help="steps of pixel losses alone first")
     args = ap.parse_args(argv)
+    if not 0 <= args.adversarial <= 10:
+        ap.error("--adversarial must be between 0 and 10")
     if args.decoder_only and not args.init_from:
         ap.error("--decoder-only needs --init-from")
     if not 0 <= args.latent_noise <= 2:
@@ -104,9 +116,16 @@ def main(argv=None) -> dict:
         ae.encoder.requires_grad_(False)
     ema = EMA(ae, 0.999)
     opt = torch.optim.AdamW([p for p in ae.parameters() if p.requires_grad], lr=args.lr, weight_decay=0.0)
+    modules = {"model": ae, "ema": ema.module}
+    disc = opt_d = None
+    if args.adversarial:
+        disc = PatchDiscriminator()
+        opt_d = torch.optim.Adam(disc.parameters(), lr=args.lr, betas=(0.5, 0.9))
+        modules["disc"] = disc
+        opt = JointOptimizer(opt, opt_d)
     state = {"step": 0, "images": 0, "train_seconds": 0.0}
     if args.resume:
-        state = load_checkpoint(args.out, {"model": ae, "ema": ema.module}, opt)
+        state = load_checkpoint(args.out, modules, opt)
         print(f"resumed {args.out} at step {state['step']}")
     model = wrap_ddp(ae, dist)
     budget = Budget(
@@ -127,13 +146,24 @@ def main(argv=None) -> dict:
         else:
             y, raw = model(x)
         loss = autoencoder_loss(y, x, raw)
+        adversarial = disc is not None and state["step"] >= args.adversarial_start
+        if adversarial:
+            loss = loss - args.adversarial * disc(y).mean()
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss became {loss.item()} at step {state['step']}; lower --lr")
-        opt.zero_grad(set_to_none=True)
+        ae_opt = opt.opts[0] if disc is not None else opt
+        ae_opt.zero_grad(set_to_none=True)
         loss.backward()
         if args.latent_noise:  # decoded outside the DDP wrapper: average the gradients by hand
             average_gradients(ae, dist)
-        opt.step()
+        ae_opt.step()
+        if adversarial or (disc is not None and state["step"] >= args.adversarial_start - 100):
+            # hinge loss; D starts 100 steps before it is used, so its first verdicts mean something
+            d_loss = F.relu(1 - disc(x)).mean() + F.relu(1 + disc(y.detach())).mean()
+            opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            average_gradients(disc, dist)
+            opt_d.step()
         ema.update(ae, state["step"])
         state["step"] += 1
         state["images"] += args.batch * dist.world
@@ -142,7 +172,7 @@ def main(argv=None) -> dict:
         if state["step"] % 20 == 0:
             bar.set_postfix(loss=f"{loss.item():.4f}")
         if dist.main and budget.due("checkpoint"):
-            save_checkpoint(args.out, {"model": ae, "ema": ema.module}, opt, state | {"args": vars(args)})
+            save_checkpoint(args.out, modules, opt, state | {"args": vars(args)})
         if dist.main and budget.due("sample"):
             with torch.no_grad():
                 recon = ema.module(fixed)[0]
@@ -159,9 +189,7 @@ def main(argv=None) -> dict:
                 "images": state["images"],
                 "psnr_fixed": psnr(ema.module(fixed)[0], fixed),
             }
-        save_checkpoint(
-            args.out, {"model": ae, "ema": ema.module}, opt, state | {"args": vars(args)} | result
-        )
+        save_checkpoint(args.out, modules, opt, state | {"args": vars(args)} | result)
         if args.export:
             save_weights(
                 ema.module,

@@ -37,6 +37,7 @@ from .gan_health import HealthConfig, HealthLog, diversity
 from .loop import (
     EMA,
     Budget,
+    JointOptimizer,
     average_gradients,
     broadcast_stop,
     check_arguments,
@@ -116,7 +117,7 @@ def main(argv=None) -> dict:
     state = {"step": 0, "images": 0, "train_seconds": 0.0, "ada_p": 0.0, "lr": lr}
     modules = {"G": G, "D": D, "ema": ema.module}
     if args.resume:
-        state = load_checkpoint(args.out, modules, _JointOptimizer(opt_g, opt_d))
+        state = load_checkpoint(args.out, modules, JointOptimizer(opt_g, opt_d))
         if (args.out / "health.json").exists():
             health = HealthLog.from_json(args.out / "health.json")
         print(f"resumed {args.out} at step {state['step']}")
@@ -131,13 +132,13 @@ def main(argv=None) -> dict:
     bar = tqdm(desc="gan", unit="img", disable=not dist.main, mininterval=5)
 
     def checkpoint() -> None:
-        save_checkpoint(args.out, modules, _JointOptimizer(opt_g, opt_d), state | {"args": vars(args)})
+        save_checkpoint(args.out, modules, JointOptimizer(opt_g, opt_d), state | {"args": vars(args)})
         health.to_json(args.out / "health.json")
 
     def restore() -> None:
         nonlocal lr
         if (args.out / "ckpt").exists():
-            saved = load_checkpoint(args.out, modules, _JointOptimizer(opt_g, opt_d))
+            saved = load_checkpoint(args.out, modules, JointOptimizer(opt_g, opt_d))
             ada.p = saved["ada_p"]
         lr = {k: v / 2 for k, v in lr.items()}
         _set_lr(opt_g, opt_d, lr)
@@ -248,31 +249,6 @@ def _heldout(args):
         )
 
     return sample
-
-
-class _JointOptimizer:
-    """The two Adams saved and restored as one (checkpoints take one optimizer)."""
-
-    def __init__(self, g: torch.optim.Optimizer, d: torch.optim.Optimizer) -> None:
-        self.g, self.d = g, d
-
-    def state_dict(self) -> dict:
-        sg, sd = self.g.state_dict(), self.d.state_dict()
-        offset = len(list(self.g.param_groups[0]["params"]))
-        state = dict(sg["state"]) | {k + offset: v for k, v in sd["state"].items()}
-        groups = sg["param_groups"] + [
-            g | {"params": [p + offset for p in g["params"]]} for g in sd["param_groups"]
-        ]
-        return {"state": state, "param_groups": groups}
-
-    def load_state_dict(self, sd: dict) -> None:
-        offset = len(list(self.g.param_groups[0]["params"]))
-        gs, ds = sd["param_groups"][:1], sd["param_groups"][1:]
-        self.g.load_state_dict(
-            {"state": {k: v for k, v in sd["state"].items() if k < offset}, "param_groups": gs}
-        )
-        self.d.load_state_dict({"state": {k - offset: v for k, v in sd["state"].items() if k >= offset},
-                                "param_groups": [g | {"params": [p - offset for p in g["params"]]} for g in ds]})  # fmt: skip
 
 
 def _set_lr(opt_g, opt_d, lr: dict) -> None:

@@ -138,6 +138,36 @@ def restore_optimizer(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tenso
 # ---------------------------------------------------------------------------- checkpoints
 
 
+class JointOptimizer:
+    """Several optimizers saved and restored as one (a checkpoint takes one): a GAN's two Adams,
+    an autoencoder's and its patch discriminator's."""
+
+    def __init__(self, *opts: torch.optim.Optimizer) -> None:
+        self.opts = opts
+        self.sizes = [sum(len(g["params"]) for g in o.param_groups) for o in opts]
+
+    def state_dict(self) -> dict:
+        state, groups, offset = {}, [], 0
+        for k, (o, size) in enumerate(zip(self.opts, self.sizes, strict=True)):
+            sd = o.state_dict()
+            state |= {i + offset: v for i, v in sd["state"].items()}
+            groups += [
+                g | {"params": [i + offset for i in g["params"]], "owner": k} for g in sd["param_groups"]
+            ]
+            offset += size
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, sd: dict) -> None:
+        offset = 0
+        for k, (o, size) in enumerate(zip(self.opts, self.sizes, strict=True)):
+            # checkpoints from before "owner" was recorded hold one group per optimizer, in order
+            groups = [{key: v for key, v in g.items() if key != "owner"} | {"params": [i - offset for i in g["params"]]}
+                      for n, g in enumerate(sd["param_groups"]) if g.get("owner", n) == k]  # fmt: skip
+            state = {i - offset: v for i, v in sd["state"].items() if offset <= int(i) < offset + size}
+            o.load_state_dict({"state": state, "param_groups": groups})
+            offset += size
+
+
 def save_checkpoint(
     run: Path, modules: dict[str, nn.Module], opt: torch.optim.Optimizer | None, state: dict
 ) -> Path:
