@@ -51,7 +51,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--weights")
     ap.add_argument("--n", type=int, default=5000)
-    ap.add_argument("--sweep", default="0.5,0.7,0.85,1.0", help="truncations to compare on 1,000 faces")
+    ap.add_argument("--sweep", default="0.5,0.7,0.85,1.0",
+                    help="truncations to compare on 1,000 faces ('' to reuse the last sweep.json)")  # fmt: skip
     ap.add_argument("--sweep-only", action="store_true", help="stop after the sweep (to choose the default)")
     ap.add_argument("--truncation", type=float, default=GAN_TRUNCATION)
     ap.add_argument("--train-limit", type=int, default=10000)
@@ -78,14 +79,18 @@ def main() -> None:
     )
 
     config = EvalConfig(train="celeba64", train_limit=args.train_limit)
-    report["truncation_sweep"] = {}
-    for psi in [float(x) for x in args.sweep.split(",") if x]:
-        res, _ = evaluate(ImageSet(f"gan-psi{psi}", faces(engine, "a face", list(range(50_000, 51_000)), psi)),
-                          EvalConfig())  # fmt: skip
-        report["truncation_sweep"][psi] = headline(res)
-        print(f"truncation {psi}: {report['truncation_sweep'][psi]}", flush=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "sweep.json").write_text(json.dumps(report, indent=2, default=float))
+    sweep_file = args.out / "sweep.json"
+    if args.sweep:
+        report["truncation_sweep"] = {}
+        for psi in [float(x) for x in args.sweep.split(",") if x]:
+            images = faces(engine, "a face", list(range(50_000, 51_000)), psi)
+            res, _ = evaluate(ImageSet(f"gan-psi{psi}", images), EvalConfig())
+            report["truncation_sweep"][psi] = headline(res)
+            print(f"truncation {psi}: {report['truncation_sweep'][psi]}", flush=True)
+        args.out.mkdir(parents=True, exist_ok=True)
+        sweep_file.write_text(json.dumps(report["truncation_sweep"], indent=2, default=float))
+    elif sweep_file.exists():  # an earlier --sweep-only run
+        report["truncation_sweep"] = json.loads(sweep_file.read_text())
     if args.sweep_only:
         return
 

@@ -315,13 +315,13 @@ def cmd_directions(args: argparse.Namespace) -> int:
     seeds = [7, 8, 9]
     names = list(directions.vectors)
     strengths = (-2.0, -1.0, 0.0, 1.0, 2.0)
-    w = gan.ws(seeds, 0.7)
+    w = gan.ws(seeds, 0.85)
     cells = [gan.synthesize(edit_w(w, directions, {name: s}), seeds)[k]
              for name in names for k in range(len(seeds)) for s in strengths]  # fmt: skip
     labels = [
         f"{name} {s:+g}" if k == 0 else "" for name in names for k in range(len(seeds)) for s in strengths
     ]
-    sheet = contact_sheet(np.stack(cells), labels, cell=96, columns=len(strengths) * len(seeds))
+    sheet = contact_sheet(np.stack(cells), labels, cell=64, columns=len(strengths) * len(seeds))
     preview = save_png(sheet, out.with_suffix(".png"), {"model": gan.name, "directions": names})
     for name in names:
         side = directions.sides.get(name)
@@ -471,7 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--height", type=int, help="output height where the model takes one")
     gen.add_argument("--reroll", type=int, default=0, help="regenerate faces failing QA up to K more times")
     gen.add_argument(
-        "--truncation", type=float, help="face-gan: pull faces towards the average (default 0.7)"
+        "--truncation", type=float, help="face-gan: pull faces towards the average (default 0.85)"
     )
     gen.add_argument(
         "--upscale",
@@ -496,7 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
     ed.add_argument(
         "--direction", action="append", default=[], help="NAME=STRENGTH, e.g. age=+2 (repeatable)"
     )
-    ed.add_argument("--truncation", type=float, default=0.7, help="gan: truncation of the face")
+    ed.add_argument("--truncation", type=float, default=0.85, help="gan: truncation of the face")
     ed.add_argument("--weights", help="a model file other than the shipped one")
     ed.add_argument("--directions", help="gan: directions file (default: beside the weights)")
     ed.add_argument("--image", help="face-gan: a real face photo to project into W and edit")

@@ -1,7 +1,7 @@
 """Faces from a trained StyleGAN-style generator (train it with `portraitist train gan --export`).
 
     gan = FaceGAN.load("runs/gan/gan.safetensors")
-    faces = gan.generate(seeds=[0, 1, 2], truncation=0.7)     # (3, 64, 64, 3) uint8
+    faces = gan.generate(seeds=[0, 1, 2], truncation=0.85)    # (3, 64, 64, 3) uint8
 
 Seed s always gives the same face (its z and its noise inputs both come from s).
 """
@@ -68,7 +68,7 @@ class FaceGAN:
         """Images for w (N, w_dim) or per-layer w (N, num_ws, w_dim), each with its seed's noise."""
         return to_uint8(self.G.synthesis(w, noise_seed=[int(s) for s in noise_seeds]))
 
-    def generate(self, seeds: list[int], truncation: float = 0.7) -> np.ndarray:
+    def generate(self, seeds: list[int], truncation: float = 0.85) -> np.ndarray:
         if not 0 <= truncation <= 1.5:
             raise ValueError(f"truncation must be between 0 and 1.5, got {truncation}")
         return self.synthesize(self.ws(seeds, truncation), seeds)
