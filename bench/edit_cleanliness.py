@@ -33,8 +33,6 @@ TARGETS = {
 
 
 def gan_editor(weights: str | None):
-    import torch
-
     from portraitist.engines.embedded import GAN_TRUNCATION, STUDIO_EDITS, FaceGANEngine
     from portraitist.latent.gan_directions import edit_w
 
@@ -43,8 +41,7 @@ def gan_editor(weights: str | None):
     def run(seeds: list[int], edit: dict[str, float]) -> np.ndarray:
         w = gan.ws(seeds, GAN_TRUNCATION)
         named = {STUDIO_EDITS.get(k, k): v for k, v in edit.items()}
-        with torch.inference_mode():
-            return gan.synthesize(edit_w(w, directions, named), seeds)
+        return gan.synthesize(edit_w(w, directions, named), seeds)  # synthesize runs in inference mode
 
     return run
 
