@@ -32,6 +32,51 @@ def faces(model, prompts, seeds, steps, guidance, batch=100):
                            for i in range(0, len(prompts), batch)])  # fmt: skip
 
 
+HEADER = (
+    "| steps | guidance | fd_effnet_1k | precision | recall | eyes consistent | face rate | adherence | s/face |\n"
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def evaluation_prompts(n: int, adherence_per_prompt: int) -> tuple[list[str], list[str]]:
+    """Captions of n held-out CelebA faces (realism), and the adherence prompts repeated."""
+    valid = load("celeba64", progress=False).filter(split="valid")
+    rng = random.Random(1)
+    prompts = [caption(valid.labels[rng.choice(valid.index)], rng) for _ in range(n)]
+    return prompts, [p for p in ADHERENCE_PROMPTS.values() for _ in range(adherence_per_prompt)]
+
+
+def score_setting(model, prompts, adh_prompts, steps: int, guidance: float) -> dict:
+    """Realism and QA of faces for `prompts`, adherence for `adh_prompts`, seconds a face."""
+    n = len(prompts)
+    t = time.perf_counter()
+    images = faces(model, prompts, list(range(n)), steps, guidance)
+    per_face = (time.perf_counter() - t) / n
+    res, _ = evaluate(
+        ImageSet(f"g{guidance}-s{steps}", images, prompts, [""] * n), EvalConfig(balanced_ref=None)
+    )
+    adh = adherence(adh_prompts, [""] * len(adh_prompts),
+                    predict(faces(model, adh_prompts, list(range(50_000, 50_000 + len(adh_prompts))), steps, guidance)))  # fmt: skip
+    s, q = res["set"], res["qa"]
+    return {
+        "steps": steps,
+        "guidance": guidance,
+        "fd": next(v for k, v in s.items() if k.startswith("fd_effnet")),
+        "precision": next(v for k, v in s.items() if k.startswith("precision")),
+        "recall": next(v for k, v in s.items() if k.startswith("recall")),
+        "eyes": q["eyes_consistent_rate"],
+        "face_rate": q["face_rate"],
+        "adherence": adh["overall"],
+        "adherence_by_request": adh["by_request"],
+        "seconds_a_face": per_face,
+    }
+
+
+def markdown_row(r: dict) -> str:
+    return (f"| {r['steps']} | {r['guidance']:g} | {r['fd']:.1f} | {r['precision']:.3f} | {r['recall']:.3f} | "
+            f"{r['eyes']:.3f} | {r['face_rate']:.3f} | {r['adherence']:.3f} | {r['seconds_a_face']:.3f} |")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--weights")
@@ -42,30 +87,10 @@ def main() -> None:
     ap.add_argument("--adherence-per-prompt", type=int, default=30)
     args = ap.parse_args()
     model = FaceDiffusion.load(args.weights)
-    valid = load("celeba64", progress=False).filter(split="valid")
-    rng = random.Random(1)
-    prompts = [caption(valid.labels[rng.choice(valid.index)], rng) for _ in range(args.n)]
-    adh_prompts = [p for p in ADHERENCE_PROMPTS.values() for _ in range(args.adherence_per_prompt)]
-    settings = [(int(a), float(b)) for a, b in (x.split(":") for x in args.settings.split(","))]
-    print(
-        "| steps | guidance | fd_effnet_1k | precision | recall | eyes consistent | face rate | adherence | s/face |"
-    )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for steps, guidance in settings:
-        t = time.perf_counter()
-        images = faces(model, prompts, list(range(args.n)), steps, guidance)
-        per_face = (time.perf_counter() - t) / args.n
-        res, _ = evaluate(
-            ImageSet(f"g{guidance}-s{steps}", images, prompts, [""] * args.n), EvalConfig(balanced_ref=None)
-        )
-        adh = adherence(adh_prompts, [""] * len(adh_prompts),
-                        predict(faces(model, adh_prompts, list(range(50_000, 50_000 + len(adh_prompts))), steps, guidance)))  # fmt: skip
-        s, q = res["set"], res["qa"]
-        fd = next(v for k, v in s.items() if k.startswith("fd_effnet"))
-        prec = next(v for k, v in s.items() if k.startswith("precision"))
-        rec = next(v for k, v in s.items() if k.startswith("recall"))
-        print(f"| {steps} | {guidance:g} | {fd:.1f} | {prec:.3f} | {rec:.3f} | {q['eyes_consistent_rate']:.3f} | "
-              f"{q['face_rate']:.3f} | {adh['overall']:.3f} | {per_face:.3f} |", flush=True)  # fmt: skip
+    prompts, adh_prompts = evaluation_prompts(args.n, args.adherence_per_prompt)
+    print(HEADER)
+    for steps, guidance in (tuple(map(float, x.split(":"))) for x in args.settings.split(",")):
+        print(markdown_row(score_setting(model, prompts, adh_prompts, int(steps), guidance)), flush=True)
 
 
 if __name__ == "__main__":

@@ -7,12 +7,13 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import torch
 
 from portraitist.checkpoints import CheckpointError, save_weights
 from portraitist.nets.autoencoder import Autoencoder
-from portraitist.training.loop import EMA, load_checkpoint, save_checkpoint
+from portraitist.training.loop import EMA, cosine_lr, load_checkpoint, save_checkpoint
 
 PY = sys.executable
 
@@ -154,3 +155,45 @@ def test_adversarial_decoder_fine_tune_trains_a_patch_discriminator_and_resumes(
     assert not any(k.startswith("disc.") for k in after)  # users get the autoencoder only
     with pytest.raises(SystemExit):
         ae_trainer.parse(["--adversarial", "-1"])
+
+
+def test_flow_training_with_boost_and_lr_decay_exports_a_flow_model(
+    demographic_pack, tiny_autoencoder, tmp_path
+):
+    from portraitist.generate import FaceDiffusion
+
+    out = tmp_path / "flow.safetensors"
+    proc = subprocess.run([PY, "-m", "portraitist.cli", "train", "diffusion", "--autoencoder", str(tiny_autoencoder),
+                           "--data", str(demographic_pack), "--per-pack", "20", "--batch", "4", "--minutes", "0.03",
+                           "--channels", "32", "--formulation", "flow", "--boost", "eyeglasses=0.1", "--lr-final",
+                           "0.1", "--out", str(tmp_path / "run"), "--export", str(out)],
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (
+        "--boost eyeglasses: 0 of 20 faces, ignored" in proc.stdout
+    )  # FairFace-style faces carry no glasses label
+    model = FaceDiffusion.load(out)
+    assert model.denoiser.formulation == "flow" and model.meta["formulation"] == "flow"
+    faces = model.generate_seeds("a face", None, 4, 2.0, [0], "euler")
+    assert faces.shape == (1, 64, 64, 3)
+
+
+def test_boosted_draws_take_their_share():
+    from portraitist.training.diffusion import BalancedDraw, parse_boost
+
+    pack, group = np.zeros(1000, int), np.full(1000, -1)
+    rare = np.arange(10)  # 1% of the faces
+    draws = BalancedDraw(pack, group, [(rare, 0.2)])(20000, np.random.default_rng(0))
+    assert np.isin(draws, rare).mean() == pytest.approx(0.2 + 0.8 * 0.01, abs=0.01)
+    assert parse_boost("eyeglasses=0.05,blond=0.1") == {"eyeglasses": 0.05, "blond": 0.1}
+    for bad, message in [("hats=0.1", "unknown attribute"), ("blond", "NAME=SHARE"), ("blond=1.5", "between 0 and 1"),
+                         ("blond=0.3,eyeglasses=0.3", "under 0.5")]:  # fmt: skip
+        with pytest.raises(ValueError, match=message):
+            parse_boost(bad)
+
+
+def test_cosine_lr_runs_from_lr_to_its_final_share():
+    assert cosine_lr(1e-3, 0.1, 0) == pytest.approx(1e-3)
+    assert cosine_lr(1e-3, 0.1, 0.5) == pytest.approx(0.55e-3)
+    assert cosine_lr(1e-3, 0.1, 1) == cosine_lr(1e-3, 0.1, 7) == pytest.approx(1e-4)
+    assert cosine_lr(1e-3, 1.0, 0.3) == pytest.approx(1e-3)

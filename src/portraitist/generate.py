@@ -52,7 +52,8 @@ class FaceDiffusion:
         ae.load_state_dict({k[12:]: v.float() for k, v in tensors.items() if k.startswith("autoencoder.")})
         unet = UNet(ch=int(meta["unet"]["ch"]))
         unet.load_state_dict({k[5:]: v.float() for k, v in tensors.items() if k.startswith("unet.")})
-        denoiser = Denoiser(unet, float(meta.get("sigma_data", 1.0)))
+        formulation = str(meta.get("formulation", "edm")).lower()
+        denoiser = Denoiser(unet, float(meta.get("sigma_data", 1.0)), formulation)
         return cls(
             ae.eval().requires_grad_(False), denoiser.eval().requires_grad_(False), meta, name=path.stem
         )

@@ -1,1 +1,1 @@
-"""Diffusion in the EDM formulation: preconditioning, noise schedules, samplers, guidance."""
+"""Diffusion in the EDM frame (rectified flow expressed in it too): preconditioning, noise schedules, samplers, guidance."""

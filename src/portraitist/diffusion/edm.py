@@ -5,6 +5,12 @@ Diffusion-Based Generative Models"), kept apart from the network so either can c
 
 with sigma_data the spread of the (unit-variance) latents. Training draws ln(sigma) ~ N(P_mean,
 P_std^2) and weights the denoising error by lambda(sigma) = (sigma^2 + sigma_data^2) / (sigma sigma_data)^2.
+
+Rectified flow (SD3, FLUX) fits the same frame, so one set of samplers serves both: its path
+x_t = (1 - t) x0 + t eps is the EDM variable x = x0 + sigma eps divided by (1 + sigma), at
+t = sigma / (1 + sigma). The network predicts the velocity v = eps - x0 from (x_t, t), so
+D(x; sigma) = x_t - t F(x_t; t); training draws t from a logit-normal (SD3's choice) and the
+squared velocity error is the denoising error divided by t^2.
 """
 
 from __future__ import annotations
@@ -13,17 +19,25 @@ import torch
 from torch import nn
 
 SIGMA_MIN, SIGMA_MAX = 0.002, 80.0
+FORMULATIONS = ("edm", "flow")
 
 
 class Denoiser(nn.Module):
-    """Wraps a network F into the EDM denoiser D(x; sigma, text), text being (N, 384) prompt embeddings."""
+    """Wraps a network F into the denoiser D(x; sigma, text), text being (N, 384) prompt embeddings;
+    `formulation` says what F was trained to predict: "edm" (preconditioned x0) or "flow" (velocity)."""
 
-    def __init__(self, net: nn.Module, sigma_data: float = 1.0) -> None:
+    def __init__(self, net: nn.Module, sigma_data: float = 1.0, formulation: str = "edm") -> None:
         super().__init__()
-        self.net, self.sigma_data = net, sigma_data
+        if formulation not in FORMULATIONS:
+            raise ValueError(f"unknown formulation {formulation!r}; known: {', '.join(FORMULATIONS)}")
+        self.net, self.sigma_data, self.formulation = net, sigma_data, formulation
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         sigma = sigma.reshape(-1, 1, 1, 1).to(x.dtype)
+        if self.formulation == "flow":
+            t = sigma / (1 + sigma)
+            xt = x / (1 + sigma)
+            return xt - t * self.net(xt, t.flatten(), text)
         sd2 = self.sigma_data**2
         c_skip = sd2 / (sigma**2 + sd2)
         c_out = sigma * self.sigma_data / (sigma**2 + sd2).sqrt()
@@ -41,6 +55,13 @@ def edm_loss(denoiser: nn.Module, x0: torch.Tensor, text: torch.Tensor, sigma_da
     noisy = x0 + torch.randn_like(x0) * sigma.reshape(-1, 1, 1, 1)
     err = (denoiser(noisy, sigma, text) - x0) ** 2
     return (weight.reshape(-1, 1, 1, 1) * err).mean()
+
+
+def flow_loss(denoiser: nn.Module, x0: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+    """Rectified-flow velocity loss through a "flow" Denoiser; t ~ logit-normal(0, 1)."""
+    t = torch.sigmoid(torch.randn(len(x0))).clamp(1e-4, 0.999).reshape(-1, 1, 1, 1)
+    noisy = x0 + torch.randn_like(x0) * t / (1 - t)
+    return (((denoiser(noisy, t / (1 - t), text) - x0) / t) ** 2).mean()
 
 
 def karras_sigmas(

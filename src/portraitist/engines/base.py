@@ -85,6 +85,18 @@ class Request:
     reroll: int = 0  # regenerate faces failing QA up to this many more times
 
 
+def check_range(card: ModelCard, value, allowed, unsupported: str, shape: str, kind: type) -> None:
+    """A setting the card may not take (Unsupported) or takes within `allowed` = (lo, hi)
+    (ValueError); `shape` words the range, e.g. "{} steps"."""
+    if value is None:
+        return
+    if allowed is None:
+        raise Unsupported(f"{card.name} {unsupported}")
+    lo, hi = allowed
+    if not lo <= kind(value) <= hi:
+        raise ValueError(f"{card.name} takes {shape.format(f'{lo:g} to {hi:g}')}, not {value}")
+
+
 def check_request(card: ModelCard, r: Request) -> None:
     """Raise ValueError for absurd settings and Unsupported for ones this model cannot honour."""
     if not isinstance(r.prompt, str) or not r.prompt.strip():
@@ -101,27 +113,15 @@ def check_request(card: ModelCard, r: Request) -> None:
                           "that supports one (see `portraitist models`)")  # fmt: skip
     if r.seed is not None and not card.seed:
         raise Unsupported(f"{card.name} does not take a seed: its results cannot be repeated")
-    if r.steps is not None:
-        if card.steps is None:
-            raise Unsupported(f"{card.name} does not take a step count (the provider fixes it)")
-        lo, hi = card.steps
-        if not lo <= int(r.steps) <= hi:
-            raise ValueError(f"{card.name} takes {lo} to {hi} steps, not {r.steps}")
-    if r.guidance is not None:
-        if card.guidance is None:
-            raise Unsupported(f"{card.name} does not take a guidance scale")
-        lo, hi = card.guidance
-        if not lo <= float(r.guidance) <= hi:
-            raise ValueError(f"{card.name} takes guidance {lo:g} to {hi:g}, not {r.guidance}")
+    check_range(
+        card, r.steps, card.steps, "does not take a step count (the provider fixes it)", "{} steps", int
+    )
+    check_range(card, r.guidance, card.guidance, "does not take a guidance scale", "guidance {}", float)
     if (r.width or r.height) and card.fixed_size:
         raise Unsupported(f"{card.name} makes {card.native_resolution} faces only; enlarge them for "
                           "viewing with --upscale instead")  # fmt: skip
-    if r.truncation is not None:
-        if card.truncation is None:
-            raise Unsupported(f"{card.name} has no truncation setting (it is not a GAN)")
-        lo, hi = card.truncation
-        if not lo <= float(r.truncation) <= hi:
-            raise ValueError(f"{card.name} takes truncation {lo:g} to {hi:g}, not {r.truncation}")
+    check_range(card, r.truncation, card.truncation, "has no truncation setting (it is not a GAN)",
+                "truncation {}", float)  # fmt: skip
     if r.reroll:
         if not card.reroll:
             raise Unsupported(f"{card.name} cannot re-roll: the QA instruments check 64x64 faces from "

@@ -8,9 +8,11 @@ to blur eyelids and hair strands, and blur is what feature-space distances punis
 penalty on latent magnitude (keeps the latent space bounded for the denoiser). At the end the per-channel mean and spread of training latents are measured and stored,
 so that `encode` gives the denoiser unit-variance latents.
 
-`--adversarial W` adds a patch discriminator's hinge loss (nets/patch_discriminator.py) with
-weight W after `--adversarial-start` steps, as latent diffusion's autoencoders do: pixel losses
-average away texture (pores, hair strands) that a discriminator asks back for. With
+`--adversarial W` adds a patch discriminator's hinge loss (nets/patch_discriminator.py) after
+`--adversarial-start` steps, as latent diffusion's autoencoders do: pixel losses average away
+texture (pores, hair strands) that a discriminator asks back for. Its weight is W times the ratio of
+the pixel loss's gradient norm to the adversarial loss's at the decoder's last layer (latent
+diffusion's adaptive weight), so the discriminator can neither drown the pixel losses nor vanish. With
 `--decoder-only` it sharpens a shipped model's decoder without touching the denoiser's latents.
 """
 
@@ -65,6 +67,13 @@ def autoencoder_loss(y: torch.Tensor, x: torch.Tensor, raw: torch.Tensor) -> tor
     )
 
 
+def adaptive_weight(pixel: torch.Tensor, adversarial: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
+    """||d pixel / d last|| / ||d adversarial / d last||, clamped; a constant for backprop."""
+    g_pixel = torch.autograd.grad(pixel, last, retain_graph=True)[0].norm()
+    g_adv = torch.autograd.grad(adversarial, last, retain_graph=True)[0].norm()
+    return (g_pixel / (g_adv + 1e-4)).clamp(0, 1e4).detach()
+
+
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     return ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
 
@@ -91,7 +100,8 @@ def parse(argv=None) -> argparse.Namespace:
                     help="decode latents with Gaussian noise of a random std in [0, this] added (unit-variance "
                          "latent space), so the decoder learns to render a denoiser's slightly-off latents cleanly")  # fmt: skip
     ap.add_argument("--adversarial", type=float, default=0.0,
-                    help="weight of a patch discriminator's loss (0: off; latent diffusion uses about 0.5)")  # fmt: skip
+                    help="weight of a patch discriminator's loss, relative to the pixel losses' gradient "
+                         "(0: off; latent diffusion uses 0.5)")  # fmt: skip
     ap.add_argument("--adversarial-start", type=int, default=1000, help="steps of pixel losses alone first")
     args = ap.parse_args(argv)
     if not 0 <= args.adversarial <= 10:
@@ -148,7 +158,10 @@ def main(argv=None) -> dict:
         loss = autoencoder_loss(y, x, raw)
         adversarial = disc is not None and state["step"] >= args.adversarial_start
         if adversarial:
-            loss = loss - args.adversarial * disc(y).mean()
+            g_loss = -disc(y).mean()
+            last = ae.decoder.net[-1].weight
+            weight = args.adversarial * adaptive_weight(loss, g_loss, last)
+            loss = loss + weight * g_loss
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss became {loss.item()} at step {state['step']}; lower --lr")
         ae_opt = opt.opts[0] if disc is not None else opt

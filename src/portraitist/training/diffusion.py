@@ -8,6 +8,12 @@ into MiniLM embeddings (kept in the run folder, so a resumed run starts at once)
 pack uniformly, then (for packs with race labels) a race group uniformly, then a face; flips the
 latent left-right half the time (and the caption's light side with it); drops the caption 10% of
 the time so the model also learns "no prompt" for classifier-free guidance.
+
+`--boost eyeglasses=0.05,blond=0.05` draws that share of each batch from the faces labelled with
+an attribute the mixture rarely shows (CelebA: glasses on about 6% of faces, blond hair on 15%), so
+prompts asking for it are followed; `--lr-final F` decays the learning rate along a cosine to F
+times `--lr` over the run's minutes; `--formulation flow` trains rectified flow instead of EDM
+(diffusion/edm.py), for the comparison in docs/diffusion.md.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from ..captions import caption
 from ..checkpoints import load_into, load_weights, save_weights
 from ..contact_sheet import contact_sheet
 from ..data import load, to_tensor
-from ..diffusion.edm import Denoiser, edm_loss, karras_sigmas
+from ..diffusion.edm import FORMULATIONS, Denoiser, edm_loss, flow_loss, karras_sigmas
 from ..diffusion.guidance import guided
 from ..diffusion.samplers import sample_dpmpp_2m
 from ..nets.autoencoder import Autoencoder
@@ -36,8 +42,9 @@ from .loop import (
     EMA,
     Budget,
     barrier,
-    broadcast_stop,
+    broadcast_progress,
     check_arguments,
+    cosine_lr,
     fingerprint,
     init_distributed,
     load_checkpoint,
@@ -58,6 +65,24 @@ PREVIEW_PROMPTS = (
     "studio portrait of a middle-aged Indian woman",
 )
 DROP_CAPTION = 0.1
+# attributes `--boost` can ask for: which faces carry each
+BOOSTABLE = {
+    "eyeglasses": lambda lab: bool(lab.eyeglasses),
+    "blond": lambda lab: lab.hair_colour == "blond",
+}
+
+
+def select_faces(packs: list[str], per_pack: int, seed: int, limit: int | None):
+    """(pack name, its train split, the chosen rows) per pack: the same faces for the same seed."""
+    rng = np.random.default_rng(seed)
+    for name in packs:
+        train = load(name, limit=limit).filter(split="train")
+        yield name, train, np.sort(rng.choice(train.index, min(per_pack, len(train)), replace=False))
+
+
+def attribute_flags(labels: list) -> dict[str, np.ndarray]:
+    """Per face, whether it carries each BOOSTABLE attribute (False where unknown)."""
+    return {f"has_{k}": np.array([has(lab) for lab in labels], bool) for k, has in BOOSTABLE.items()}
 
 
 def build_latent_pack(
@@ -68,12 +93,11 @@ def build_latent_pack(
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     enc = TextEncoder(capacity=0)
-    rng, text_rng = np.random.default_rng(seed), random.Random(seed)
-    latents, emb, emb_flip, pack_id, group_id = [], [], [], [], []
-    for p, name in enumerate(packs):
-        train = load(name, limit=limit).filter(split="train")
-        rows = np.sort(rng.choice(train.index, min(per_pack, len(train)), replace=False))
+    text_rng = random.Random(seed)
+    latents, emb, emb_flip, pack_id, group_id, all_labels = [], [], [], [], [], []
+    for p, (name, train, rows) in enumerate(select_faces(packs, per_pack, seed, limit)):
         labels = [train.labels[r] for r in rows]
+        all_labels += labels
         caps = [caption(lab, text_rng) for lab in labels]
         with torch.inference_mode():
             for s in tqdm(range(0, len(rows), 256), desc=f"encoding {name}", mininterval=5):
@@ -100,7 +124,7 @@ def build_latent_pack(
         "text_flipped": np.concatenate(emb_flip),
         "pack": np.concatenate(pack_id),
         "group": np.concatenate(group_id),
-    }
+    } | attribute_flags(all_labels)
     tmp = path.with_suffix(".tmp.npz")
     np.savez(tmp, **pack)
     tmp.replace(path)
@@ -108,22 +132,53 @@ def build_latent_pack(
 
 
 class BalancedDraw:
-    """Pack uniformly, then race group uniformly where known, then a face."""
+    """Pack uniformly, then race group uniformly where known, then a face; except that a share of
+    draws goes to the faces of each boosted attribute (`boost`: [(their rows, share)])."""
 
-    def __init__(self, pack: np.ndarray, group: np.ndarray) -> None:
+    def __init__(
+        self, pack: np.ndarray, group: np.ndarray, boost: list[tuple[np.ndarray, float]] = ()
+    ) -> None:
         self.cells = []
         for p in np.unique(pack):
             rows = np.flatnonzero(pack == p)
             groups = [rows[group[rows] == g] for g in np.unique(group[rows])]
             self.cells.append(groups)
+        self.boost = [(rows, share) for rows, share in boost if len(rows)]
+        if sum(share for _, share in self.boost) >= 1:
+            raise ValueError("boosted shares must add up to less than 1")
 
     def __call__(self, n: int, rng: np.random.Generator) -> np.ndarray:
         out = np.empty(n, np.int64)
         for i in range(n):
-            groups = self.cells[rng.integers(len(self.cells))]
-            g = groups[rng.integers(len(groups))]
-            out[i] = g[rng.integers(len(g))]
+            u = rng.random() if self.boost else 1.0
+            for rows, share in self.boost:
+                if u < share:
+                    out[i] = rows[rng.integers(len(rows))]
+                    break
+                u -= share
+            else:
+                groups = self.cells[rng.integers(len(self.cells))]
+                g = groups[rng.integers(len(groups))]
+                out[i] = g[rng.integers(len(g))]
         return out
+
+
+def parse_boost(text: str) -> dict[str, float]:
+    """Parse "eyeglasses=0.05,blond=0.05" into {"eyeglasses": 0.05, "blond": 0.05}."""
+    boost = {}
+    for item in filter(None, text.split(",")):
+        name, _, share = item.partition("=")
+        if name not in BOOSTABLE:
+            raise ValueError(f"--boost: unknown attribute {name!r}; known: {', '.join(BOOSTABLE)}")
+        try:
+            boost[name] = float(share)
+        except ValueError:
+            raise ValueError(f"--boost: {item!r} is not NAME=SHARE") from None
+        if not 0 < boost[name] < 1:
+            raise ValueError(f"--boost: the share of {name} must be between 0 and 1, got {share}")
+    if sum(boost.values()) >= 0.5:
+        raise ValueError("--boost: the shares must add up to under 0.5 (the rest keeps the balanced mixture)")
+    return boost
 
 
 @torch.no_grad()
@@ -147,7 +202,19 @@ def parse(argv=None) -> argparse.Namespace:
     ap.add_argument(
         "--init-from", type=Path, help="start from an exported model's denoiser (e.g. the shipped one)"
     )
-    return ap.parse_args(argv)
+    ap.add_argument("--formulation", choices=FORMULATIONS, default="edm", help="what the UNet learns")
+    ap.add_argument("--boost", default="", help="NAME=SHARE,...: draw a share of each batch from faces with "
+                    f"a rare attribute ({', '.join(BOOSTABLE)})")  # fmt: skip
+    ap.add_argument("--lr-final", type=float, default=1.0,
+                    help="learning rate at the end of the run, as a fraction of --lr (cosine decay; 1: constant)")  # fmt: skip
+    args = ap.parse_args(argv)
+    try:
+        args.boost = parse_boost(args.boost)
+    except ValueError as e:
+        ap.error(str(e))
+    if not 0 <= args.lr_final <= 1:
+        ap.error(f"--lr-final must be between 0 and 1, got {args.lr_final}")
+    return args
 
 
 def main(argv=None) -> dict:
@@ -167,14 +234,24 @@ def main(argv=None) -> dict:
     data = build_latent_pack(ae, packs, args.per_pack, args.seed, args.out / "latents.npz", args.limit)
     if dist.main:
         barrier(dist)
-    draw = BalancedDraw(data["pack"], data["group"])
+    if args.boost and "has_eyeglasses" not in data:  # a latent file written before flags were kept
+        faces = select_faces(packs, args.per_pack, args.seed, args.limit)
+        data |= attribute_flags([train.labels[r] for _, train, rows in faces for r in rows])
+    boost = [(np.flatnonzero(data[f"has_{k}"]), v) for k, v in args.boost.items()]
+    for (rows, _), name in zip(boost, args.boost, strict=True):
+        if dist.main:
+            print(
+                f"--boost {name}: {len(rows)} of {len(data['pack'])} faces"
+                + ("" if len(rows) else ", ignored")
+            )
+    draw = BalancedDraw(data["pack"], data["group"], boost)
     latents = torch.from_numpy(data["latents"].astype(np.float32))
     text, text_flipped = (
         torch.from_numpy(data["text"].astype(np.float32)),
         torch.from_numpy(data["text_flipped"].astype(np.float32)),
     )
     unet = UNet(ch=args.channels)
-    denoiser = Denoiser(unet)
+    denoiser = Denoiser(unet, formulation=args.formulation)
     ema = EMA(denoiser, args.ema)
     opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.0)
     state = {"step": 0, "images": 0, "train_seconds": 0.0}
@@ -194,7 +271,9 @@ def main(argv=None) -> dict:
     base_seconds = state["train_seconds"]
     bar = tqdm(desc="diffusion", unit="img", disable=not dist.main, mininterval=5)
     losses = []
-    while not broadcast_stop(budget.done(), dist):
+    while (progress := broadcast_progress(budget.progress(), dist)) < 1:
+        for group in opt.param_groups:
+            group["lr"] = cosine_lr(args.lr, args.lr_final, progress)
         idx = torch.from_numpy(draw(args.batch, rng))
         flip = torch.rand(args.batch) < 0.5
         x0 = latents[idx]
@@ -202,7 +281,10 @@ def main(argv=None) -> dict:
         cond = torch.where(flip[:, None], text_flipped[idx], text[idx])
         drop = torch.rand(args.batch) < DROP_CAPTION
         cond = torch.where(drop[:, None], unet.null_text.expand(args.batch, -1), cond)
-        loss = edm_loss(model, x0, cond, denoiser.sigma_data)
+        if args.formulation == "flow":
+            loss = flow_loss(model, x0, cond)
+        else:
+            loss = edm_loss(model, x0, cond, denoiser.sigma_data)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss became {loss.item()} at step {state['step']}; lower --lr")
         opt.zero_grad(set_to_none=True)
@@ -245,7 +327,7 @@ def export(path: Path, ae: Autoencoder, denoiser: Denoiser, state: dict, args, a
     tensors |= {f"unet.{k}": v for k, v in denoiser.net.state_dict().items()}
     meta = {
         "kind": "latent-diffusion",
-        "formulation": "EDM",
+        "formulation": denoiser.formulation,
         "sigma_data": denoiser.sigma_data,
         "unet": {"ch": args.channels},
         "train": {k: state[k] for k in ("step", "images", "train_seconds")},

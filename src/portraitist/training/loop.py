@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import shutil
 import time
@@ -85,15 +86,26 @@ def fingerprint(module: nn.Module) -> str:
     return h.hexdigest()[:16]
 
 
-def broadcast_stop(stop: bool, d: Dist) -> bool:
-    """Every rank stops when rank 0 says so (time budgets are read on rank 0 only)."""
+def broadcast_progress(progress: float, d: Dist) -> float:
+    """Rank 0's share of the time budget spent, on every rank (time is read on rank 0 only, so
+    that all ranks stop, and schedule their learning rate, alike)."""
     if d.world == 1:
-        return stop
+        return progress
     import torch.distributed as dist
 
-    flag = torch.tensor([1 if stop else 0])
-    dist.broadcast(flag, 0)
-    return bool(flag.item())
+    value = torch.tensor([float(progress)], dtype=torch.float64)
+    dist.broadcast(value, 0)
+    return float(value.item())
+
+
+def broadcast_stop(stop: bool, d: Dist) -> bool:
+    """Every rank stops when rank 0 says so."""
+    return broadcast_progress(1.0 if stop else 0.0, d) >= 1
+
+
+def cosine_lr(lr: float, final: float, progress: float) -> float:
+    """From lr at progress 0 down to lr * final at progress 1, along half a cosine."""
+    return lr * (final + (1 - final) * 0.5 * (1 + math.cos(math.pi * min(max(progress, 0.0), 1.0))))
 
 
 # ---------------------------------------------------------------------------- EMA
@@ -235,6 +247,9 @@ class Budget:
 
     def done(self) -> bool:
         return self.elapsed() >= self.seconds
+
+    def progress(self) -> float:
+        return self.elapsed() / self.seconds
 
     def due(self, event: str) -> bool:
         now = time.time()
