@@ -10,7 +10,7 @@ latent left-right half the time (and the caption's light side with it); drops th
 the time so the model also learns "no prompt" for classifier-free guidance.
 
 `--boost eyeglasses=0.05,blond=0.05` draws that share of each batch from the faces labelled with
-an attribute the mixture rarely shows (CelebA: glasses on about 6% of faces, blond hair on 15%), so
+an attribute the mixture rarely shows (CelebA: glasses on 7% of faces, blond hair on 13%), so
 prompts asking for it are followed; `--lr-final F` decays the learning rate along a cosine to F
 times `--lr` over the run's minutes; `--formulation flow` trains rectified flow instead of EDM
 (diffusion/edm.py), for the comparison in docs/diffusion.md.
