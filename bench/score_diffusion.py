@@ -46,6 +46,16 @@ def run(
                            for s in range(0, len(prompts), batch)])  # fmt: skip
 
 
+def measure_adherence(model) -> dict:
+    """50 faces for each adherence prompt, fixed seeds."""
+    adh_prompts, adh_seeds = [], []
+    for k, prompt in enumerate(ADHERENCE_PROMPTS.values()):
+        adh_prompts += [prompt] * 50
+        adh_seeds += list(range(100000 + 1000 * k, 100000 + 1000 * k + 50))
+    adh_images = run(model, adh_prompts, adh_seeds, batch=50)
+    return adherence(adh_prompts, [""] * len(adh_prompts), predict(adh_images))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--weights")
@@ -55,8 +65,12 @@ def main() -> None:
     )
     ap.add_argument("--train-limit", type=int, default=10000)
     ap.add_argument("--out", type=Path, default=Path("docs/eval/diffusion"))
+    ap.add_argument("--adherence-only", action="store_true", help="measure attribute adherence alone")
     args = ap.parse_args()
     model = FaceDiffusion.load(args.weights)
+    if args.adherence_only:
+        print(json.dumps(measure_adherence(model), indent=2))
+        return
     report = {}
 
     model.generate_seeds(
@@ -101,12 +115,7 @@ def main() -> None:
     write_report(mix, mix_art, args.out / "mixture")
     report["mixture"] = {"qa": mix["qa"], "set": mix["set"], "bias": mix.get("bias")}
 
-    adh_prompts, adh_seeds = [], []
-    for k, prompt in enumerate(ADHERENCE_PROMPTS.values()):
-        adh_prompts += [prompt] * 50
-        adh_seeds += list(range(100000 + 1000 * k, 100000 + 1000 * k + 50))
-    adh_images = run(model, adh_prompts, adh_seeds, batch=50)
-    report["adherence"] = adherence(adh_prompts, [""] * len(adh_prompts), predict(adh_images))
+    report["adherence"] = measure_adherence(model)
 
     k = CELEBA_ATTRIBUTES.index("Eyeglasses")
     seeds = list(range(200000, 200200))

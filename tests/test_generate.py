@@ -103,3 +103,15 @@ def test_cli_generate(model_file, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "portraitist.cli", "generate", "a face", "--weights", str(model_file),
                           "--steps", "0", "--out", str(tmp_path)], capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 2 and "takes 1 to 200 steps, not 0" in bad.stderr
+
+
+def test_a_negated_phrase_acts_as_the_negative_prompt(model):
+    """ "without glasses" in the prompt gives exactly the faces of the negative prompt "glasses",
+    also when only some prompts of a batch carry a negation."""
+    mixed = model.generate_seeds(["a person without glasses", "a man"], None, 4, 3.0, [1, 2], "euler")
+    assert np.array_equal(mixed[0], model.generate_seeds("a person", "glasses", 4, 3.0, [1], "euler")[0])
+    assert np.array_equal(mixed[1], model.generate_seeds("a man", None, 4, 3.0, [2], "euler")[0])
+    both = model.generate_seeds("a person without glasses", "blurry", 4, 3.0, [1], "euler")
+    assert np.array_equal(
+        both[0], model.generate_seeds("a person", "blurry, glasses", 4, 3.0, [1], "euler")[0]
+    )

@@ -94,3 +94,18 @@ def test_negative_presets_combine_without_repeats():
     assert "mismatched eyes" in negative_prompt("teeth-eyes")
     with pytest.raises(ValueError, match="unknown negative preset 'blury'"):
         negative_prompt("blury")
+
+
+def test_negated_phrases_move_to_the_negative_prompt():
+    from portraitist.prompting.negatives import split_negations
+
+    assert split_negations("portrait photo of a person without glasses") == (
+        "portrait photo of a person",
+        ["glasses"],
+    )
+    assert split_negations("a man with no beard, studio light") == ("a man, studio light", ["beard"])
+    assert split_negations("a woman not smiling and without makeup") == ("a woman", ["smiling", "makeup"])
+    assert split_negations("photo of a person with blond hair, no hat, soft light") == (
+        "photo of a person with blond hair, soft light", ["hat"])  # fmt: skip
+    assert split_negations("a smiling man in a knotted tie") == ("a smiling man in a knotted tie", [])
+    assert split_negations("no glasses") == ("no glasses", ["glasses"])  # nothing left: keep the text

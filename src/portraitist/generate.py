@@ -27,6 +27,7 @@ from .diffusion.guidance import guided
 from .diffusion.samplers import SAMPLERS
 from .nets.autoencoder import Autoencoder
 from .nets.unet import UNet
+from .prompting.negatives import split_negations
 from .text import TextEncoder
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "face_diffusion.safetensors"
@@ -62,20 +63,33 @@ class FaceDiffusion:
     def generate_seeds(
         self, prompt, negative_prompt, steps, guidance, seeds, sampler, callback=None
     ) -> np.ndarray:
-        """One face per seed; `prompt` is one text for all, or a list with one text per seed."""
+        """One face per seed; `prompt` is one text for all, or a list with one text per seed.
+        Negated phrases ("without glasses") move from the prompt to its negative prompt."""
         n = len(seeds)
         prompts = [prompt] * n if isinstance(prompt, str) else list(prompt)
         if len(prompts) != n:
             raise ValueError(f"{len(prompts)} prompts for {n} seeds")
-        negative = self.text.encode([negative_prompt]) if negative_prompt else None
-        return self.sample(self.text.encode(prompts), negative, steps, guidance, seeds, sampler, callback)
+        split = [split_negations(p) for p in prompts]
+        negatives = [", ".join(filter(None, [negative_prompt, *negated])) for _, negated in split]
+        if not any(negatives):
+            negative = None
+        elif len(set(negatives)) == 1:
+            negative = self.text.encode(negatives[:1])
+        else:  # one negative per face; the learnt "no prompt" where a face has none
+            texts = sorted({t for t in negatives if t})
+            embedded = dict(zip(texts, self.text.encode(texts), strict=True))
+            null = self.denoiser.net.null_text.reshape(-1)
+            negative = torch.stack([embedded[t] if t else null for t in negatives])
+        cond = self.text.encode([rest for rest, _ in split])
+        return self.sample(cond, negative, steps, guidance, seeds, sampler, callback)
 
     @torch.inference_mode()
     def sample(
         self, cond, negative, steps, guidance, seeds, sampler, callback=None, noise=None
     ) -> np.ndarray:
         """Faces from prompt embeddings (N, 384) rather than text: what latent-space edits and prompt
-        interpolation use. `negative` is one embedding (1, 384) or None for the learnt "no prompt";
+        interpolation use. `negative` is one embedding (1, 384), one per face (N, 384), or None for
+        the learnt "no prompt";
         `noise` (N, 4, 16, 16) replaces the seeds' initial noise (e.g. slerped between two seeds)."""
         n = len(seeds)
         negative = (negative if negative is not None else self.denoiser.net.null_text).expand(n, -1)

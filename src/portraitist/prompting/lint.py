@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from .brief import PortraitBrief
+from .negatives import NEGATION
 
 SUGGESTIONS = {
     "age": "add an age, e.g. 'in her thirties', '34-year-old' or 'elderly'",
@@ -28,7 +29,6 @@ CONFLICTS = (
         "expression",
     ),
 )
-NEGATED = re.compile(r"\b(?:no|without|not|never)\s+([a-z][\w -]{1,30}?)(?=,|$| and )", re.IGNORECASE)
 CLIP_TOKEN_LIMIT = 77
 
 
@@ -86,7 +86,7 @@ def lint(prompt: str) -> list[Hint]:
     )
     if len({h.lower().replace("blonde", "blond").replace("gray", "grey") for h in hair}) > 1:
         hints.append(Hint("hair_colour", "conflict", f"names several hair colours: {', '.join(hair)}"))
-    for m in NEGATED.finditer(prompt):
+    for m in NEGATION.finditer(prompt):
         hints.append(
             Hint(
                 "negation",
