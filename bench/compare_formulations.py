@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tune_sampling import evaluation_prompts, score_setting
+from tune_sampling import HEADER, evaluation_prompts, markdown_row, score_setting
 
 from portraitist.diffusion.edm import FORMULATIONS
 from portraitist.generate import FaceDiffusion
@@ -60,17 +60,15 @@ def main() -> None:
     models = {f: train(f, args) for f in FORMULATIONS}
     prompts, adh_prompts = evaluation_prompts(args.n, args.adherence_per_prompt)
     rows = []
-    print("| formulation | steps trained | sampling steps | guidance | fd_effnet_1k | precision | recall | "
-          "eyes consistent | face rate | adherence |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")  # fmt: skip
+    head, rule = HEADER.split("\n")
+    print(f"| formulation | steps trained {head}\n|---|---:{rule}")
     for formulation, path in models.items():
         model = FaceDiffusion.load(path)
         trained = model.meta["train"]["step"]
         for steps, guidance in (x.split(":") for x in args.settings.split(",")):
             r = score_setting(model, prompts, adh_prompts, int(steps), float(guidance))
             rows.append({"formulation": formulation, "train_steps": trained} | r)
-            print(f"| {formulation} | {trained} | {r['steps']} | {r['guidance']:g} | {r['fd']:.1f} | "
-                  f"{r['precision']:.3f} | {r['recall']:.3f} | {r['eyes']:.3f} | {r['face_rate']:.3f} | "
-                  f"{r['adherence']:.3f} |", flush=True)  # fmt: skip
+            print(f"| {formulation} | {trained} {markdown_row(r)}", flush=True)
     (args.out / "scores.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
                                                       "rows": rows}, indent=1))  # fmt: skip
 

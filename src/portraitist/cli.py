@@ -271,11 +271,12 @@ def cmd_edit(args: argparse.Namespace) -> int:
                     "projection_steps": args.project_steps, "seed": args.seed, "edits": edits}  # fmt: skip
         print(f"projected {args.image} into W: reconstruction PSNR {psnr:.1f} dB")
     elif args.model in ("gan", "face-gan"):
-        from .engines.embedded import FaceGANEngine
+        from .engines.embedded import GAN_TRUNCATION, FaceGANEngine
 
         engine = FaceGANEngine(args.weights, args.directions)
+        truncation = GAN_TRUNCATION if args.truncation is None else args.truncation
         settings = {"model": "face-gan", "prompt": args.prompt or "", "negative_prompt": args.negative,
-                    "seed": args.seed, "truncation": args.truncation, "edits": edits}  # fmt: skip
+                    "seed": args.seed, "truncation": truncation, "edits": edits}  # fmt: skip
         before, after = engine.edit(settings, {}), engine.edit(settings, edits)
     else:
         from .generate import FaceDiffusion
@@ -304,7 +305,7 @@ def cmd_directions(args: argparse.Namespace) -> int:
     """Find a GAN's edit directions (InterFaceGAN boundaries from the instruments' labels, GANSpace
     PCA) and write them beside its weights, with a preview sheet of each direction."""
     from .contact_sheet import contact_sheet
-    from .gan import FaceGAN
+    from .gan import TRUNCATION, FaceGAN
     from .latent.gan_directions import edit_w, find_directions
     from .png import save_png
 
@@ -315,7 +316,7 @@ def cmd_directions(args: argparse.Namespace) -> int:
     seeds = [7, 8, 9]
     names = list(directions.vectors)
     strengths = (-2.0, -1.0, 0.0, 1.0, 2.0)
-    w = gan.ws(seeds, 0.85)
+    w = gan.ws(seeds, TRUNCATION)
     cells = [gan.synthesize(edit_w(w, directions, {name: s}), seeds)[k]
              for name in names for k in range(len(seeds)) for s in strengths]  # fmt: skip
     labels = [
@@ -496,7 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
     ed.add_argument(
         "--direction", action="append", default=[], help="NAME=STRENGTH, e.g. age=+2 (repeatable)"
     )
-    ed.add_argument("--truncation", type=float, default=0.85, help="gan: truncation of the face")
+    ed.add_argument("--truncation", type=float, help="gan: truncation of the face (default 0.85)")
     ed.add_argument("--weights", help="a model file other than the shipped one")
     ed.add_argument("--directions", help="gan: directions file (default: beside the weights)")
     ed.add_argument("--image", help="face-gan: a real face photo to project into W and edit")

@@ -71,15 +71,11 @@ class FaceDiffusion:
             raise ValueError(f"{len(prompts)} prompts for {n} seeds")
         split = [split_negations(p) for p in prompts]
         negatives = [", ".join(filter(None, [negative_prompt, *negated])) for _, negated in split]
-        if not any(negatives):
-            negative = None
-        elif len(set(negatives)) == 1:
-            negative = self.text.encode(negatives[:1])
-        else:  # one negative per face; the learnt "no prompt" where a face has none
-            texts = sorted({t for t in negatives if t})
-            embedded = dict(zip(texts, self.text.encode(texts), strict=True))
-            null = self.denoiser.net.null_text.reshape(-1)
-            negative = torch.stack([embedded[t] if t else null for t in negatives])
+        # one negative per face, each distinct text encoded once; the learnt "no prompt" where none
+        texts = sorted({t for t in negatives if t})
+        embedded = dict(zip(texts, self.text.encode(texts), strict=True)) if texts else {}
+        null = self.denoiser.net.null_text.reshape(-1)
+        negative = torch.stack([embedded[t] if t else null for t in negatives])
         cond = self.text.encode([rest for rest, _ in split])
         return self.sample(cond, negative, steps, guidance, seeds, sampler, callback)
 

@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image
 
 from ..diffusion.samplers import SAMPLERS
+from ..gan import TRUNCATION as GAN_TRUNCATION
 from ..gan import WEIGHTS as GAN_WEIGHTS
 from ..generate import DEFAULTS, WEIGHTS
 from ..latent import steering
@@ -168,7 +169,6 @@ FACE_GAN = ModelCard(
     notes="An unconditional GAN: the prompt steers each face along learnt attribute directions in W "
     "(InterFaceGAN); words it has no direction for are ignored. Truncation trades variety for quality.",
 )
-GAN_TRUNCATION = 0.85  # best FD of the sweep in docs/models/face_gan.md
 
 
 class FaceGANEngine:
