@@ -24,7 +24,7 @@ from pathlib import Path
 from tune_sampling import HEADER, evaluation_prompts, markdown_row, score_setting
 
 from portraitist.diffusion.edm import FORMULATIONS
-from portraitist.generate import FaceDiffusion
+from portraitist.pipelines.face_diffusion import FaceDiffusion
 
 
 def train(formulation: str, args) -> Path:
@@ -63,7 +63,7 @@ def main() -> None:
     head, rule = HEADER.split("\n")
     print(f"| formulation | steps trained {head}\n|---|---:{rule}")
     for formulation, path in models.items():
-        model = FaceDiffusion.load(path)
+        model = FaceDiffusion.from_pretrained(path)
         trained = model.meta["train"]["step"]
         for steps, guidance in (x.split(":") for x in args.settings.split(",")):
             r = score_setting(model, prompts, adh_prompts, int(steps), float(guidance))

@@ -24,11 +24,11 @@ from portraitist.captions import caption
 from portraitist.contact_sheet import contact_sheet
 from portraitist.data import load
 from portraitist.engines import Request
-from portraitist.engines.embedded import GAN_TRUNCATION, FaceGANEngine
+from portraitist.engines.embedded import FACE_DIFFUSION, FACE_GAN, FaceGANEngine
 from portraitist.evaluation.adherence import ADHERENCE_PROMPTS, adherence
 from portraitist.evaluation.evaluate import EvalConfig, ImageSet, evaluate
 from portraitist.evaluation.predictors import predict
-from portraitist.generate import DEFAULTS, FaceDiffusion
+from portraitist.pipelines.face_diffusion import FaceDiffusion
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 GAN_HEALTH = DOCS / "models" / "face_gan_health.json"
@@ -46,7 +46,7 @@ ASPECTS = {  # what is usually said of each, to be checked against the measureme
 class Models:
     def __init__(self) -> None:
         self.gan = FaceGANEngine()
-        self.diffusion = FaceDiffusion.load()
+        self.diffusion = FaceDiffusion.from_pretrained()
 
     def gan_faces(self, prompt: str, seeds: list[int]) -> np.ndarray:
         out = []
@@ -57,9 +57,9 @@ class Models:
 
     def diffusion_faces(self, prompts: str | list[str], seeds: list[int]) -> np.ndarray:
         prompts = [prompts] * len(seeds) if isinstance(prompts, str) else prompts
-        settings = (DEFAULTS["num_inference_steps"], DEFAULTS["guidance_scale"])
+        settings = (FACE_DIFFUSION.default_steps, FACE_DIFFUSION.default_guidance)
         return np.concatenate([self.diffusion.generate_seeds(prompts[s : s + 64], None, *settings, seeds[s : s + 64],
-                                                             DEFAULTS["sampler"]) for s in range(0, len(seeds), 64)])  # fmt: skip
+                                                             FACE_DIFFUSION.default_sampler) for s in range(0, len(seeds), 64)])  # fmt: skip
 
 
 def timed(fn, repeats: int = 5) -> float:
@@ -225,7 +225,7 @@ Regenerate everything on this page: `python bench/compare_models.py --n {args.n}
 the numbers below are its latest output). Both are the shipped models: `face-gan`
 (docs/models/face_gan.md) and `face-diffusion` (docs/models/face_diffusion.md). Realism, diversity
 and anatomy: {args.n} faces each against CelebA valid (the diffusion model prompted with held-out
-CelebA captions, the GAN unprompted at truncation {GAN_TRUNCATION}); prompt control:
+CelebA captions, the GAN unprompted at truncation {FACE_GAN.default_truncation}); prompt control:
 {args.adherence} faces per prompt, the GAN steered along its W directions; edits:
 {args.edit_faces} faces per edit (bench/edit_cleanliness.py).
 

@@ -33,24 +33,25 @@ TARGETS = {
 
 
 def gan_editor(weights: str | None):
-    from portraitist.engines.embedded import GAN_TRUNCATION, STUDIO_EDITS, FaceGANEngine
+    from portraitist.engines.embedded import FACE_GAN, FaceGANEngine
     from portraitist.latent.gan_directions import edit_w
+    from portraitist.vocabulary import GAN_DIRECTION_OF_EDIT
 
     gan, directions = FaceGANEngine(weights).load()
 
     def run(seeds: list[int], edit: dict[str, float]) -> np.ndarray:
-        w = gan.ws(seeds, GAN_TRUNCATION)
-        named = {STUDIO_EDITS.get(k, k): v for k, v in edit.items()}
+        w = gan.ws(seeds, FACE_GAN.default_truncation)
+        named = {GAN_DIRECTION_OF_EDIT.get(k, k): v for k, v in edit.items()}
         return gan.synthesize(edit_w(w, directions, named), seeds)  # synthesize runs in inference mode
 
     return run
 
 
 def diffusion_editor(weights: str | None):
-    from portraitist.generate import FaceDiffusion
     from portraitist.latent.prompt_edits import edit
+    from portraitist.pipelines.face_diffusion import FaceDiffusion
 
-    model = FaceDiffusion.load(weights)
+    model = FaceDiffusion.from_pretrained(weights)
 
     def run(seeds: list[int], edits: dict[str, float]) -> np.ndarray:
         return np.stack([edit(model, "portrait photo of a person", s, edits) for s in seeds])

@@ -12,8 +12,9 @@ import argparse
 import numpy as np
 
 from portraitist.data.schema import CELEBA_ATTRIBUTES
+from portraitist.engines.embedded import FACE_DIFFUSION
 from portraitist.evaluation.predictors import predict
-from portraitist.generate import DEFAULTS, FaceDiffusion
+from portraitist.pipelines.face_diffusion import FaceDiffusion
 
 CASES = [  # prompt, negative, what is measured
     ("portrait photo of a person", "smiling", "smile"),
@@ -39,12 +40,12 @@ def main() -> None:
     ap.add_argument("--weights")
     ap.add_argument("--n", type=int, default=200)
     args = ap.parse_args()
-    model = FaceDiffusion.load(args.weights)
+    model = FaceDiffusion.from_pretrained(args.weights)
     seeds = list(range(300_000, 300_000 + args.n))
     steps, guidance, sampler = (
-        DEFAULTS["num_inference_steps"],
-        DEFAULTS["guidance_scale"],
-        DEFAULTS["sampler"],
+        FACE_DIFFUSION.default_steps,
+        FACE_DIFFUSION.default_guidance,
+        FACE_DIFFUSION.default_sampler,
     )
     print(
         f"| prompt | negative prompt | measured | without | with (n={args.n}, same seeds) |\n|---|---|---|---:|---:|"

@@ -16,11 +16,10 @@ import argparse
 import numpy as np
 import torch
 
-from portraitist.checkpoints import load_into
 from portraitist.data import load, to_tensor
 from portraitist.evaluation.evaluate import EvalConfig, ImageSet, evaluate
-from portraitist.generate import FaceDiffusion
 from portraitist.nets.autoencoder import Autoencoder
+from portraitist.pipelines.face_diffusion import FaceDiffusion
 from portraitist.training.autoencoder import to_uint8
 
 
@@ -30,10 +29,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=5000)
     args = ap.parse_args()
     if args.weights:
-        ae = Autoencoder()
-        load_into(ae, args.weights)
+        ae, _ = Autoencoder.from_file(args.weights)
     else:
-        ae = FaceDiffusion.load().autoencoder
+        ae = FaceDiffusion.from_pretrained().autoencoder
     ae.eval()
 
     def reconstruct(faces: np.ndarray) -> np.ndarray:

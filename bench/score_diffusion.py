@@ -26,11 +26,12 @@ import numpy as np
 from portraitist.captions import caption
 from portraitist.data import load
 from portraitist.data.schema import CELEBA_ATTRIBUTES
+from portraitist.engines.embedded import FACE_DIFFUSION
 from portraitist.evaluation.adherence import ADHERENCE_PROMPTS, adherence
 from portraitist.evaluation.evaluate import EvalConfig, ImageSet, evaluate
 from portraitist.evaluation.predictors import predict
 from portraitist.evaluation.report import write_report
-from portraitist.generate import DEFAULTS, FaceDiffusion
+from portraitist.pipelines.face_diffusion import FaceDiffusion
 
 
 def run(
@@ -38,9 +39,9 @@ def run(
 ):
     """Faces for per-seed prompts at default settings, in batches."""
     steps, guidance, sampler = (
-        DEFAULTS["num_inference_steps"],
-        DEFAULTS["guidance_scale"],
-        DEFAULTS["sampler"],
+        FACE_DIFFUSION.default_steps,
+        FACE_DIFFUSION.default_guidance,
+        FACE_DIFFUSION.default_sampler,
     )
     return np.concatenate([model.generate_seeds(prompts[s : s + batch], negative, steps, guidance, seeds[s : s + batch], sampler)
                            for s in range(0, len(prompts), batch)])  # fmt: skip
@@ -67,14 +68,19 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("docs/eval/diffusion"))
     ap.add_argument("--adherence-only", action="store_true", help="measure attribute adherence alone")
     args = ap.parse_args()
-    model = FaceDiffusion.load(args.weights)
+    model = FaceDiffusion.from_pretrained(args.weights)
     if args.adherence_only:
         print(json.dumps(measure_adherence(model), indent=2))
         return
     report = {}
 
     model.generate_seeds(
-        "a face", None, DEFAULTS["num_inference_steps"], DEFAULTS["guidance_scale"], [0], DEFAULTS["sampler"]
+        "a face",
+        None,
+        FACE_DIFFUSION.default_steps,
+        FACE_DIFFUSION.default_guidance,
+        [0],
+        FACE_DIFFUSION.default_sampler,
     )
     t = time.perf_counter()
     for i in range(5):

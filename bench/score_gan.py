@@ -23,7 +23,7 @@ import numpy as np
 
 from portraitist.data.schema import CELEBA_ATTRIBUTES
 from portraitist.engines import Request
-from portraitist.engines.embedded import GAN_TRUNCATION, FaceGANEngine
+from portraitist.engines.embedded import FACE_GAN, FaceGANEngine
 from portraitist.evaluation.adherence import ADHERENCE_PROMPTS, adherence
 from portraitist.evaluation.evaluate import EvalConfig, ImageSet, evaluate
 from portraitist.evaluation.predictors import predict
@@ -54,7 +54,7 @@ def main() -> None:
     ap.add_argument("--sweep", default="0.5,0.7,0.85,1.0",
                     help="truncations to compare on 1,000 faces ('' to reuse the last sweep.json)")  # fmt: skip
     ap.add_argument("--sweep-only", action="store_true", help="stop after the sweep (to choose the default)")
-    ap.add_argument("--truncation", type=float, default=GAN_TRUNCATION)
+    ap.add_argument("--truncation", type=float, default=FACE_GAN.default_truncation)
     ap.add_argument("--train-limit", type=int, default=10000)
     ap.add_argument("--out", type=Path, default=Path("docs/eval/gan"))
     args = ap.parse_args()
@@ -62,7 +62,7 @@ def main() -> None:
     gan, _ = engine.load()
     report: dict = {"weights": gan.name, "train": gan.meta.get("train")}
 
-    gan.generate(list(range(64)))  # warm-up
+    gan.generate(list(range(64)), truncation=args.truncation)  # warm-up
     times = []
     for r in range(5):
         t = time.perf_counter()

@@ -22,7 +22,7 @@ from portraitist.data import load
 from portraitist.evaluation.adherence import adherence
 from portraitist.evaluation.evaluate import EvalConfig, ImageSet, evaluate
 from portraitist.evaluation.predictors import predict
-from portraitist.generate import FaceDiffusion
+from portraitist.pipelines.face_diffusion import FaceDiffusion
 
 SETTINGS = [(8, 1.5), (8, 2.0), (8, 3.0), (8, 4.0), (12, 2.0)]
 
@@ -86,7 +86,7 @@ def main() -> None:
     )
     ap.add_argument("--adherence-per-prompt", type=int, default=30)
     args = ap.parse_args()
-    model = FaceDiffusion.load(args.weights)
+    model = FaceDiffusion.from_pretrained(args.weights)
     prompts, adh_prompts = evaluation_prompts(args.n, args.adherence_per_prompt)
     print(HEADER)
     for steps, guidance in (tuple(map(float, x.split(":"))) for x in args.settings.split(",")):

@@ -169,9 +169,9 @@ def gan_file(tmp_path_factory):
 
     import torch
 
-    from portraitist.gan import FaceGAN, directions_path
     from portraitist.latent.gan_directions import find_directions
     from portraitist.nets.stylegan import Generator
+    from portraitist.pipelines.face_gan import FaceGAN, directions_path
     from portraitist.training.gan import export
 
     torch.manual_seed(0)
@@ -181,5 +181,7 @@ def gan_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("gan") / "tiny_gan.safetensors"
     export(path, G, {"step": 0, "images": 0, "train_seconds": 0.0},
            SimpleNamespace(resolution=64, base=4, cap=16, z_dim=32))  # fmt: skip
-    find_directions(FaceGAN.load(path), n=800, labeller=planted_labels, pcs=2).save(directions_path(path))
+    find_directions(FaceGAN.from_pretrained(path), n=800, labeller=planted_labels, pcs=2).save(
+        directions_path(path)
+    )
     return path

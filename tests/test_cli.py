@@ -60,3 +60,103 @@ def test_real_pack_preview(shared_data, tmp_path, pack):
     out = tmp_path / f"{pack}.png"
     run("data", "preview", pack, "--out", str(out), "--n", "4", "--limit", "300")
     assert Image.open(out).size[0] > 300
+
+
+def test_help_and_data_info_import_no_torch(demographic_pack):
+    """The commands that need no model start without importing torch (bench/startup.py measures it)."""
+    for args in (["--help"], ["data", "info", str(demographic_pack)]):
+        proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "portraitist.cli", *args],
+                              capture_output=True, text=True)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert not any(line.rstrip().endswith("| torch") for line in proc.stderr.splitlines()), args
+
+
+def test_our_errors_are_one_line_and_bugs_keep_their_traceback(monkeypatch, capsys):
+    from portraitist import cli
+    from portraitist.errors import InvalidInput
+
+    def refuse(args):
+        raise InvalidInput("the seed must be a non-negative integer")
+
+    def crash(args):
+        raise KeyError("an internal bug")
+
+    monkeypatch.setattr(cli, "cmd_models", refuse)
+    assert cli.main(["models"]) == 2
+    assert capsys.readouterr().err == "error: the seed must be a non-negative integer\n"
+    monkeypatch.setattr(cli, "cmd_models", crash)
+    with pytest.raises(KeyError, match="an internal bug"):
+        cli.main(["models"])
+
+
+def test_a_bad_output_is_refused_before_any_face_is_computed(model_file, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    for out, message in [(blocker, "is a file, not a folder"), (blocker / "sub", "is a file, not a folder")]:
+        proc = run("generate", "a face", "--weights", str(model_file), "--out", str(out), check=False)
+        assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+    for bad in ("0", "1000"):
+        proc = run(
+            "generate",
+            "a face",
+            "--weights",
+            str(model_file),
+            "--upscale",
+            bad,
+            "--out",
+            str(tmp_path),
+            check=False,
+        )
+        assert proc.returncode == 2 and "--upscale enlarges 1 to 16 times" in proc.stderr
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_directions_never_write_into_the_package():
+    proc = run("directions", check=False)
+    assert proc.returncode == 2 and "never overwrites" in proc.stderr
+
+
+def test_unreadable_samples_are_skipped_and_named(tmp_path):
+    from portraitist.evaluation.evaluate import load_samples
+
+    for i in range(2):
+        Image.new("RGB", (64, 64), (i * 50, 0, 0)).save(tmp_path / f"{i}.png")
+    (tmp_path / "2.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    samples = load_samples(tmp_path)
+    assert len(samples.images) == 2 and [name.endswith("2.png") for name, _ in samples.skipped] == [True]
+
+
+def test_every_generated_png_says_it_is_synthetic_and_info_reads_it_back(model_file, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    run(
+        "generate",
+        "a smiling woman",
+        "--weights",
+        str(model_file),
+        "--n",
+        "2",
+        "--steps",
+        "2",
+        "--out",
+        str(tmp_path),
+    )
+    for png in sorted(tmp_path.glob("*.png")):  # the faces and the grid
+        xmp = Image.open(png).text["XML:com.adobe.xmp"]
+        root = ET.fromstring(xmp[xmp.index("<x:xmpmeta") : xmp.index("</x:xmpmeta>") + len("</x:xmpmeta>")])
+        kind = root.find(".//{http://iptc.org/std/Iptc4xmpExt/2008-02-29/}DigitalSourceType")
+        assert kind.text == "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia", png
+    info = json.loads(run("info", str(tmp_path / "000000.png"), "--json").stdout)
+    assert info["settings"]["prompt"] == "a smiling woman" and info["settings"]["seed"] == 0
+    assert info["marks"]["digital_source_type"] == "trainedAlgorithmicMedia"
+    assert info["marks"]["model"] == "face-diffusion"
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    proc = run("info", str(tmp_path / "broken.png"), check=False)
+    assert proc.returncode == 2 and "not a readable image" in proc.stderr
+
+
+def test_a_data_preview_of_real_photos_is_not_marked_synthetic(demographic_pack, tmp_path):
+    from portraitist.png import read_marks
+
+    run("data", "preview", str(demographic_pack), "--out", str(tmp_path / "p.png"), "--n", "4")
+    assert read_marks(tmp_path / "p.png") == {}

@@ -7,8 +7,8 @@ import torch
 from conftest import synthetic_face
 from PIL import Image
 
-from portraitist.gan import FaceGAN
 from portraitist.nets.stylegan import Discriminator, Generator
+from portraitist.pipelines.face_gan import FaceGAN
 from portraitist.training import gan as gan_trainer
 from portraitist.training.augment import AdaptiveP, augment
 from portraitist.training.gan_health import HealthLog, diversity
@@ -138,7 +138,7 @@ def test_gan_trainer_resumes_and_exports(tiny_faces, tmp_path):
         tiny_faces, out, "--steps", "10", "--resume", "--export", str(tmp_path / "g.safetensors")
     )
     assert second["step"] == 10 and second["images"] == 80
-    gan = FaceGAN.load(tmp_path / "g.safetensors")
-    a, b = gan.generate([3, 4]), gan.generate([3])
+    gan = FaceGAN.from_pretrained(tmp_path / "g.safetensors")
+    a, b = gan.generate([3, 4], 0.85), gan.generate([3], 0.85)
     assert a.shape == (2, 16, 16, 3) and a.dtype == np.uint8
     assert np.abs(a[0].astype(int) - b[0].astype(int)).max() <= 1  # a seed is a face, alone or in a batch

@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from portraitist.engines import Request, Unsupported, get_engine
-from portraitist.engines.base import EngineUnavailable
 from portraitist.engines.embedded import FaceGANEngine
-from portraitist.gan import FaceGAN, directions_path
+from portraitist.errors import EngineUnavailable
 from portraitist.latent import gan_directions as gd
 from portraitist.latent import steering
+from portraitist.pipelines.face_gan import FaceGAN, directions_path
 
 
 def test_prompts_read_as_directions_to_steer():
@@ -30,7 +30,7 @@ def test_prompts_read_as_directions_to_steer():
 
 
 def test_steering_moves_only_faces_on_the_wrong_side(gan_file):
-    gan = FaceGAN.load(gan_file)
+    gan = FaceGAN.from_pretrained(gan_file)
     dirs = gd.Directions.load(directions_path(gan_file))
     assert set(dirs.sides) == {"smile", "gender"} and dirs.sides["smile"][0] < dirs.sides["smile"][1]
     w = gan.ws(list(range(200)), 0.7)
@@ -128,7 +128,7 @@ def test_cli_projects_a_real_photo_into_w_and_edits_it(gan_file, tmp_path, capsy
     from portraitist.cli import main
     from portraitist.png import read_settings
 
-    photo = FaceGAN.load(gan_file).generate([42], truncation=0.5)[0]  # a face the GAN can reach
+    photo = FaceGAN.from_pretrained(gan_file).generate([42], truncation=0.5)[0]  # a face the GAN can reach
     Image.fromarray(photo).resize((128, 128)).save(tmp_path / "photo.jpg", quality=95)
     assert main(["edit", "--model", "face-gan", "--weights", str(gan_file), "--image", str(tmp_path / "photo.jpg"),
                  "--direction", "smile=+2", "--project-steps", "60", "--out", str(tmp_path / "p")]) == 0  # fmt: skip

@@ -6,11 +6,11 @@ import pytest
 import torch
 from PIL import Image
 
-from portraitist.gan import FaceGAN
-from portraitist.generate import FaceDiffusion
 from portraitist.latent import gan_directions as gd
 from portraitist.latent import prompt_edits as pe
 from portraitist.nets.stylegan import Generator
+from portraitist.pipelines.face_diffusion import FaceDiffusion
+from portraitist.pipelines.face_gan import FaceGAN
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_projection_of_a_generated_face_reconstructs_it(gan):
 
 
 def test_prompt_arithmetic_edits_and_interpolation(model_file):
-    model = FaceDiffusion.load(model_file)
+    model = FaceDiffusion.from_pretrained(model_file)
     base = pe.edit(model, "portrait of a woman", 5, {}, steps=4)
     same = model.generate_seeds("portrait of a woman", None, 4, 3.0, [5], "dpmpp_2m")[0]
     assert np.abs(base.astype(int) - same.astype(int)).max() <= 2  # no edit = the original face

@@ -2,8 +2,8 @@ import random
 
 import pytest
 
+from portraitist import vocabulary as vocab
 from portraitist.prompting import PRESETS, PortraitBrief, lint, negative_prompt
-from portraitist.prompting import brief as vocab
 
 
 def random_brief(rng: random.Random) -> PortraitBrief:
@@ -97,7 +97,7 @@ def test_negative_presets_combine_without_repeats():
 
 
 def test_negated_phrases_move_to_the_negative_prompt():
-    from portraitist.prompting.negatives import split_negations
+    from portraitist.vocabulary import split_negations
 
     assert split_negations("portrait photo of a person without glasses") == (
         "portrait photo of a person",

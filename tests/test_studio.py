@@ -36,8 +36,7 @@ class Server:
         self.proc = subprocess.Popen([sys.executable, "-m", "portraitist.cli", "serve", "--port", str(self.port),
                                       "--gallery", str(gallery), "--weights", str(weights), *extra],
                                      stdout=self.log, stderr=subprocess.STDOUT)  # fmt: skip
-        deadline = time.time() + 60
-        while time.time() < deadline:
+        while self.proc.poll() is None:  # no clock: a busy machine only starts it later
             try:
                 self.get("/api/health")
                 return
@@ -66,19 +65,33 @@ class Server:
         status, headers, payload = self.call("POST", path, body, **kw)
         return status, headers, json.loads(payload) if payload else None
 
-    def wait(self, job_id: str, timeout: float = 120) -> dict:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
+    def wait(
+        self,
+        job_id: str,
+        until=lambda job: job["status"] in ("done", "failed", "cancelled"),
+        stall: float = 300,
+    ) -> dict:
+        """Poll until `until(job)`. Fails only when the job stops moving (no new step, image or
+        status for `stall` seconds), never because a busy machine makes it slow."""
+        seen, moved = None, time.time()
+        while True:
             _, job = self.get(f"/api/jobs/{job_id}")
-            if job["status"] in ("done", "failed", "cancelled"):
+            if until(job):
                 return job
+            progress = (job["status"], job["step"], job["image_index"])
+            if progress != seen:
+                seen, moved = progress, time.time()
+            elif time.time() - moved > stall:
+                raise TimeoutError(f"job stalled: {job}")
             time.sleep(0.2)
-        raise TimeoutError(job)
 
     def stop(self, sig=signal.SIGTERM) -> None:
         self.proc.send_signal(sig)
         self.proc.wait(timeout=30)
         self.log.close()
+
+
+slow = pytest.mark.slow  # every test with a real server
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +101,7 @@ def server(model_file, gan_file, tmp_path_factory):
     s.stop()
 
 
+@slow
 def test_openapi_models_and_prompt_help(server):
     status, spec = server.get("/openapi.json")
     assert status == 200 and {
@@ -110,6 +124,7 @@ def test_openapi_models_and_prompt_help(server):
     assert {r["part"]: r["honoured"] for r in res["coverage"]}["focal_length_mm"] == "no"
 
 
+@slow
 def test_a_job_runs_to_the_gallery_with_progress_events(server):
     status, headers, job = server.post("/api/jobs", {"prompt": "portrait of a smiling man", "negative_presets": ["blurry"],
                                                      "seed": 40, "steps": 4, "n": 3})  # fmt: skip
@@ -146,6 +161,7 @@ def test_a_job_runs_to_the_gallery_with_progress_events(server):
     assert none["total"] == 0
 
 
+@slow
 def test_png_metadata_on_disk(server, tmp_path):
     _, _, job = server.post("/api/jobs", {"prompt": "headshot of an old woman", "seed": 7, "steps": 3})
     done = server.wait(job["id"])
@@ -160,6 +176,7 @@ def test_png_metadata_on_disk(server, tmp_path):
     )
 
 
+@slow
 def test_edits_and_batch_qa(server):
     _, _, job = server.post("/api/jobs", {"prompt": "portrait of a woman", "seed": 3, "steps": 3, "n": 2})
     images = server.wait(job["id"])["images"]
@@ -184,6 +201,7 @@ def test_edits_and_batch_qa(server):
     assert status == 200 and len(qa["images"]) == 2 and 0 <= qa["summary"]["face_found_rate"] <= 1
 
 
+@slow
 def test_gan_jobs_steer_by_prompt_and_edit_from_their_settings(server):
     _, _, job = server.post("/api/jobs", {"prompt": "a smiling man", "model": "face-gan", "seed": 5, "n": 2,
                                           "truncation": 0.6, "reroll": 1})  # fmt: skip
@@ -200,13 +218,14 @@ def test_gan_jobs_steer_by_prompt_and_edit_from_their_settings(server):
     assert status == 422 and "step count" in bad["detail"]
 
 
+@slow
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"prompt": ""}, "at least 1 character"),
-        ({"prompt": "a" * 1001}, "at most 1000"),
-        ({"prompt": "a man", "steps": 1000}, "less than or equal to 100"),
-        ({"prompt": "a man", "n": 500}, "less than or equal to 16"),
+        ({"prompt": ""}, "prompt is empty"),
+        ({"prompt": "a" * 2001}, "limit is 2000"),
+        ({"prompt": "a man", "steps": 1000}, "takes 1 to 200 steps"),
+        ({"prompt": "a man", "n": 500}, "makes 1 to 64 images"),
         ({"prompt": "a man", "evil": 1}, "Extra inputs"),
         ({"prompt": "a man", "model": "dalle"}, "unknown model"),
         ({"prompt": "a man", "sampler": "plms"}, "no sampler 'plms'"),
@@ -218,6 +237,7 @@ def test_bad_requests_get_clear_errors(server, body, message):
     assert status == 422 and message in json.dumps(res)
 
 
+@slow
 def test_security_limits(server, monkeypatch):
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     status, _, res = server.post("/api/jobs", {"prompt": "a man", "model": "imagen-4"})
@@ -233,6 +253,7 @@ def test_security_limits(server, monkeypatch):
     assert "access-control-allow-origin" not in headers
 
 
+@slow
 def test_api_key_backpressure_cancellation_and_disconnects(model_file, tmp_path):
     s = Server(tmp_path / "gallery", model_file, "--api-key", "sesame", "--max-queued", "1")
     key = {"X-API-Key": "sesame"}
@@ -258,21 +279,17 @@ def test_api_key_backpressure_cancellation_and_disconnects(model_file, tmp_path)
         conn.request("GET", f"/api/jobs/{job['id']}/events", headers=key)
         conn.getresponse().read(10)
         conn.close()
-        deadline = time.time() + 60
-        while s.get(f"/api/jobs/{job['id']}")[1]["status"] != "done" and time.time() < deadline:
-            time.sleep(0.2)
-        assert len(s.get(f"/api/jobs/{job['id']}")[1]["images"]) == 2
+        assert len(s.wait(job["id"])["images"]) == 2
     finally:
         s.stop()
 
 
+@slow
 def test_a_server_killed_mid_job_loses_no_finished_image(model_file, tmp_path):
     gallery = tmp_path / "gallery"
     s = Server(gallery, model_file)
     _, _, job = s.post("/api/jobs", {"prompt": "portrait of a man", "steps": 60, "n": 8, "seed": 100})
-    deadline = time.time() + 120
-    while len(s.get(f"/api/jobs/{job['id']}")[1]["images"]) < 2 and time.time() < deadline:
-        time.sleep(0.1)
+    s.wait(job["id"], until=lambda j: len(j["images"]) >= 2)
     before = s.get(f"/api/jobs/{job['id']}")[1]["images"]
     s.stop(signal.SIGKILL)
     assert 2 <= len(before) < 8
@@ -312,6 +329,7 @@ def test_gallery_reindexes_a_png_written_before_a_crash(tmp_path):
     assert os.path.exists(g.path(rows[0]))
 
 
+@slow
 def test_bounded_load_every_client_served_or_cleanly_refused(model_file, tmp_path):
     import threading
 

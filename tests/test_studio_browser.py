@@ -14,9 +14,12 @@ import pytest
 from test_studio import Server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"
+    ),
+]
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 
@@ -76,6 +79,54 @@ def test_studio_in_a_browser(model_file, tmp_path):
             page.screenshot(path=str(shots / "studio-edit.png"))
             page.fill("#search", "no such prompt")
             page.wait_for_function("document.querySelectorAll('#gallery .tile').length === 0")
+            browser.close()
+    finally:
+        server.stop()
+    assert errors == []
+
+
+BROKEN_OR_OVERFLOWING = """() => {
+  const visible = (el) => el.offsetParent !== null && getComputedStyle(el).visibility !== "hidden";
+  const broken = [...document.images].filter((i) => visible(i) && (!i.complete || i.naturalWidth === 0)).map((i) => i.id || i.alt);
+  return {broken, width: document.documentElement.scrollWidth, view: window.innerWidth,
+          cancel: visible(document.getElementById("cancel")), preview: visible(document.getElementById("preview"))};
+}"""
+
+
+def test_the_studio_holds_on_a_phone_before_and_after_a_job_and_its_docs_work_offline(model_file, tmp_path):
+    """No broken image, nothing wider than a 390 px screen, no Cancel without a job; /docs renders
+    with no network (Swagger UI served by the studio) and /favicon.ico exists."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    server = Server(tmp_path / "gallery", model_file)
+    errors: list[str] = []
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            outside: list[str] = []
+            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(server.base)
+                       else (outside.append(route.request.url), route.abort()))  # fmt: skip
+            page.goto(server.base)
+            page.wait_for_selector("#card b")
+            before = page.evaluate(BROKEN_OR_OVERFLOWING)
+            assert before["broken"] == [] and not before["cancel"] and not before["preview"], before
+            assert before["width"] <= before["view"], before
+            page.fill("#prompt", "portrait of a smiling woman")
+            page.fill("#n", "1")
+            page.fill("#steps", "2")
+            page.click("#generate")
+            page.wait_for_function("document.getElementById('progress-text').innerText.startsWith('done')",
+                                   timeout=0)  # fmt: skip
+            page.wait_for_selector("#gallery .tile img")
+            page.wait_for_function("[...document.querySelectorAll('#gallery img')].every((i) => i.complete)")
+            after = page.evaluate(BROKEN_OR_OVERFLOWING)
+            assert after["broken"] == [] and not after["cancel"] and after["width"] <= after["view"], after
+            page.goto(server.base + "/docs")
+            page.wait_for_selector(".swagger-ui .opblock", timeout=0)
+            assert page.locator(".opblock-summary-path", has_text="/api/jobs").count() >= 1
+            assert outside == []  # nothing was fetched from beyond the studio
+            assert page.request.get(server.base + "/favicon.ico").status == 200
             browser.close()
     finally:
         server.stop()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 
 from .data.schema import FaceLabels
+from .vocabulary import DECADES, HAIR_WORDS, RACE_WORDS
 
 FRAMINGS = (
     "portrait of",
@@ -23,32 +24,6 @@ FRAMINGS = (
     "studio portrait of",
     "face of",
 )
-RACE_WORDS = {
-    "white": ("white", "Caucasian"),
-    "black": ("Black", "African-descent"),
-    "east_asian": ("East Asian",),
-    "southeast_asian": ("Southeast Asian",),
-    "indian": ("Indian", "South Asian"),
-    "middle_eastern": ("Middle Eastern",),
-    "latino_hispanic": ("Latino", "Hispanic"),
-    "asian": ("Asian",),
-}  # "other" is a label, not a description: never written
-HAIR_WORDS = {
-    "blond": ("blond hair", "blonde hair", "fair hair"),
-    "black": ("black hair", "dark black hair", "jet-black hair"),
-    "brown": ("brown hair", "brunette hair", "chestnut hair"),
-    "gray": ("gray hair", "grey hair", "silver hair"),
-}
-DECADES = {
-    20: "twenties",
-    30: "thirties",
-    40: "forties",
-    50: "fifties",
-    60: "sixties",
-    70: "seventies",
-    80: "eighties",
-    90: "nineties",
-}
 NEGATION_RATE = 0.15  # how often a known "no" is spelled out
 
 

@@ -10,11 +10,10 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .errors import CheckpointError
 from .files import atomic_write
 
-
-class CheckpointError(ValueError):
-    """A checkpoint that is missing, truncated, or does not fit the network."""
+__all__ = ["CheckpointError", "load_exported", "load_into", "load_weights", "save_json", "save_weights"]
 
 
 def save_weights(module_or_state, path: str | os.PathLike, metadata: dict | None = None, dtype=None) -> Path:

@@ -14,6 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .errors import InvalidInput
+from .files import writable_folder
+
+MAX_UPSCALE = 16  # 64 px faces shown at up to 1024 px
 
 
 def _bar(count: int, total: int, width: int = 30) -> str:
@@ -106,12 +110,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluation.evaluate import EvalConfig, evaluate, load_samples
     from .evaluation.report import write_report
 
+    writable_folder(args.out)
     samples = load_samples(args.samples, limit=args.limit)
+    for name, why in samples.skipped:
+        print(f"skipped {name}: {why}", file=sys.stderr)
+    if samples.skipped:
+        print(
+            f"skipped {len(samples.skipped)} unreadable image(s); scoring {len(samples.images)}",
+            file=sys.stderr,
+        )
     if args.prompts:
         text = Path(args.prompts).read_text(encoding="utf-8")
         lines = [ln for ln in text.splitlines() if ln.strip()]
         if len(lines) not in (1, len(samples.images)):
-            raise ValueError(f"{args.prompts} has {len(lines)} prompts for {len(samples.images)} samples")
+            raise InvalidInput(f"{args.prompts} has {len(lines)} prompts for {len(samples.images)} samples")
         samples.prompts = lines * len(samples.images) if len(lines) == 1 else lines
         samples.negatives = [args.negative or ""] * len(samples.images)
     config = EvalConfig(ref=args.ref, ref_limit=args.ref_limit, train=args.train, train_limit=args.train_limit,
@@ -141,10 +153,13 @@ def _coverage_notes(model: str, prompt: str, negative: str | None) -> None:
 def cmd_generate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from .api import save
     from .engines import Request, get_engine
-    from .generate import save
     from .prompting import negative_prompt
 
+    if not 1 <= args.upscale <= MAX_UPSCALE:
+        raise InvalidInput(f"--upscale enlarges 1 to {MAX_UPSCALE} times, not {args.upscale}")
+    writable_folder(args.out)  # before the faces are computed, not after
     negative = (
         negative_prompt(*args.negative_preset, extra=args.negative) if args.negative_preset else args.negative
     )
@@ -159,12 +174,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
     options = {}
     if args.weights:
         if get_engine(args.model).card.engine == "hosted":
-            raise ValueError(f"{args.model} is hosted: it has no --weights")
+            raise InvalidInput(f"{args.model} is hosted: it has no --weights")
         options["weights"] = args.weights
     if args.download:
         if get_engine(args.model).card.engine != "open-weights":
-            raise ValueError("--download fetches open-weight models only")
+            raise InvalidInput("--download fetches open-weight models only")
         options["allow_download"] = True
+    from .threads import use_free_cores
+
+    use_free_cores()  # not more threads than free cores: oversubscription doubles the time
     request = Request(args.prompt, negative_prompt=negative, seed=args.seed, steps=args.steps,
                       guidance=args.guidance, sampler=args.sampler, n=args.n, width=args.width,
                       height=args.height, truncation=args.truncation, reroll=args.reroll)  # fmt: skip
@@ -175,6 +193,39 @@ def cmd_generate(args: argparse.Namespace) -> int:
     note = f", shown at {images[0].width * args.upscale}px" if args.upscale > 1 else ""
     print(f"wrote {len(images)} images (native {native}{note}) from {args.model} to {args.out}: "
           + ", ".join(p.name for p in paths[:5]))  # fmt: skip
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """The settings an image was made with, and the marks it carries (synthetic, model, reference)."""
+    from PIL import Image, UnidentifiedImageError
+
+    from .png import read_marks, read_settings
+
+    path = Path(args.image)
+    try:
+        settings, marks = read_settings(path), read_marks(path)
+    except FileNotFoundError:
+        raise InvalidInput(f"no image at {path}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+        raise InvalidInput(f"{path} is not a readable image: {e}") from None
+    except json.JSONDecodeError as e:
+        raise InvalidInput(
+            f"{path} carries damaged portraitist settings ({e}); its pixels are intact"
+        ) from None
+    if args.json:
+        print(json.dumps({"settings": settings, "marks": marks}, indent=2, default=str))
+        return 0
+    with Image.open(path) as img:
+        print(f"{path}: {img.width}x{img.height} {img.format}")
+    if not settings:
+        print("no portraitist settings in this image (made elsewhere, or its metadata was stripped)")
+    for key, value in settings.items():
+        print(f"  {key}: {json.dumps(value, default=str) if isinstance(value, dict | list) else value}")
+    if marks:
+        print("marks: " + ", ".join(f"{k} {v}" for k, v in marks.items()))
+    else:
+        print("marks: none (no IPTC digital source type)")
     return 0
 
 
@@ -239,8 +290,16 @@ def _parse_edits(pairs: list[str]) -> dict[str, float]:
         try:
             edits[name.strip()] = float(value)
         except ValueError:
-            raise ValueError(f"--direction takes NAME=STRENGTH (e.g. age=+2), got {pair!r}") from None
+            raise InvalidInput(f"--direction takes NAME=STRENGTH (e.g. age=+2), got {pair!r}") from None
     return edits
+
+
+def _engine(model: str, weights: str | None = None, **options):
+    """The engine for `model`, with a user's weights file (and other options) where given."""
+    from .engines import get_engine
+
+    given = {"weights": weights} | options
+    return get_engine(model, **{k: v for k, v in given.items() if v is not None})
 
 
 def cmd_edit(args: argparse.Namespace) -> int:
@@ -248,55 +307,37 @@ def cmd_edit(args: argparse.Namespace) -> int:
     from PIL import Image
 
     from .contact_sheet import contact_sheet
-    from .png import save_png
+    from .engines.base import require
+    from .png import COMPOSITE, save_png
 
     edits = _parse_edits(args.direction)
-    if args.image and args.model not in ("gan", "face-gan"):
-        raise ValueError(
-            "--image (editing a real photo) needs --model face-gan: it is projected into the GAN's W"
-        )
+    out = writable_folder(args.out)
+    engine = _engine(args.model, args.weights, directions=args.directions)
+    require(engine.card, "edit")
+    settings = {"model": engine.card.name, "prompt": args.prompt, "negative_prompt": args.negative,
+                "seed": args.seed, "truncation": args.truncation, "edits": edits}  # fmt: skip
+    settings = {k: v for k, v in settings.items() if v is not None}
+    latent = None
     if args.image:
         from .data.images import decode_image
-        from .engines.embedded import STUDIO_EDITS, FaceGANEngine
-        from .latent.gan_directions import edit_w, project
 
-        gan, directions = FaceGANEngine(args.weights, args.directions).load()
-        if directions is None and edits:
-            raise ValueError(f"{gan.name} has no directions file: run `portraitist directions`")
-        photo = decode_image(Path(args.image).read_bytes(), gan.G.resolution)
-        w, before, psnr = project(gan, photo, steps=args.project_steps, seed=args.seed)
-        named = {STUDIO_EDITS.get(k, k): v for k, v in edits.items()}
-        after = gan.synthesize(edit_w(w, directions, named) if named else w, [args.seed])[0]
-        settings = {"model": "face-gan", "projected_from": Path(args.image).name, "projection_psnr_db": round(psnr, 2),
-                    "projection_steps": args.project_steps, "seed": args.seed, "edits": edits}  # fmt: skip
-        print(f"projected {args.image} into W: reconstruction PSNR {psnr:.1f} dB")
-    elif args.model in ("gan", "face-gan"):
-        from .engines.embedded import GAN_TRUNCATION, FaceGANEngine
-
-        engine = FaceGANEngine(args.weights, args.directions)
-        truncation = GAN_TRUNCATION if args.truncation is None else args.truncation
-        settings = {"model": "face-gan", "prompt": args.prompt or "", "negative_prompt": args.negative,
-                    "seed": args.seed, "truncation": truncation, "edits": edits}  # fmt: skip
-        before, after = engine.edit(settings, {}), engine.edit(settings, edits)
+        require(engine.card, "project")
+        photo = decode_image(Path(args.image).read_bytes(), 64)
+        print(f"projecting {args.image} ({args.project_steps} steps) ...", file=sys.stderr)
+        latent, before, psnr = engine.project(photo, steps=args.project_steps, seed=args.seed)
+        settings |= {"projected_from": Path(args.image).name, "projection_psnr_db": round(psnr, 2),
+                     "projection_steps": args.project_steps}  # fmt: skip
+        print(f"projected {args.image}: reconstruction PSNR {psnr:.1f} dB")
     else:
-        from .generate import FaceDiffusion
-        from .latent.prompt_edits import edit
-
-        if not args.prompt:
-            raise ValueError("--prompt is needed to edit a face-diffusion face (the face is prompt + seed)")
-        model = FaceDiffusion.load(args.weights)
-        before = edit(model, args.prompt, args.seed, {}, args.negative)
-        after = edit(model, args.prompt, args.seed, edits, args.negative)
-        settings = {"model": "face-diffusion", "prompt": args.prompt, "negative_prompt": args.negative,
-                    "seed": args.seed, "edits": edits}  # fmt: skip
-    out = Path(args.out)
+        before = engine.edit(settings, {})
+    after = engine.edit(settings, edits, latent=latent)
     save_png(Image.fromarray(before), out / "before.png", settings | {"edits": {}})
     save_png(Image.fromarray(after), out / "after.png", settings)
     faces, labels = [before, after], ["before", ", ".join(f"{k} {v:+g}" for k, v in edits.items())]
     if args.image:
         faces, labels = [photo, *faces], ["photo", "projected", labels[1]]
     strip = contact_sheet(np.stack(faces), labels, cell=192)
-    save_png(strip, out / "edit.png", settings)
+    save_png(strip, out / "edit.png", settings, source_type=COMPOSITE if args.image else None)
     print(f"wrote {out / 'before.png'}, {out / 'after.png'} and {out / 'edit.png'}")
     return 0
 
@@ -305,18 +346,23 @@ def cmd_directions(args: argparse.Namespace) -> int:
     """Find a GAN's edit directions (InterFaceGAN boundaries from the instruments' labels, GANSpace
     PCA) and write them beside its weights, with a preview sheet of each direction."""
     from .contact_sheet import contact_sheet
-    from .gan import TRUNCATION, FaceGAN
+    from .engines.embedded import FACE_GAN
     from .latent.gan_directions import edit_w, find_directions
+    from .pipelines.face_gan import FaceGAN
     from .png import save_png
 
-    gan = FaceGAN.load(args.weights)
+    if not (args.out or args.weights):
+        raise InvalidInput("the shipped model's directions live inside the installed package, which portraitist "
+                           "never overwrites: give --out FILE (or --weights for a GAN of your own)")  # fmt: skip
+    out = Path(args.out) if args.out else FaceGAN.directions_path_of(args.weights)
+    writable_folder(out.parent, "--out")
+    gan = FaceGAN.from_pretrained(args.weights)
     directions = find_directions(gan, n=args.n, seed=args.seed)
-    out = Path(args.out) if args.out else gan.directions_path
     directions.save(out)
     seeds = [7, 8, 9]
     names = list(directions.vectors)
     strengths = (-2.0, -1.0, 0.0, 1.0, 2.0)
-    w = gan.ws(seeds, TRUNCATION)
+    w = gan.ws(seeds, FACE_GAN.default_truncation)
     cells = [gan.synthesize(edit_w(w, directions, {name: s}), seeds)[k]
              for name in names for k in range(len(seeds)) for s in strengths]  # fmt: skip
     labels = [
@@ -335,31 +381,19 @@ def cmd_directions(args: argparse.Namespace) -> int:
 def cmd_interpolate(args: argparse.Namespace) -> int:
     """A strip (PNG) and a GIF from one face to another."""
     from .contact_sheet import contact_sheet
+    from .engines.base import require
     from .latent.gan_directions import save_gif
     from .png import save_png
 
-    if args.model in ("gan", "face-gan"):
-        from .gan import FaceGAN
-        from .latent.gan_directions import interpolation_frames
-
-        frames = interpolation_frames(
-            FaceGAN.load(args.weights), args.seed_a, args.seed_b, args.frames, args.space
-        )
-        settings = {"model": "face-gan", "seed_a": args.seed_a, "seed_b": args.seed_b, "space": args.space}
-    else:
-        from .generate import FaceDiffusion
-        from .latent.prompt_edits import interpolate_prompts, interpolate_seeds
-
-        if not args.prompt:
-            raise ValueError("--prompt is needed for face-diffusion interpolation")
-        model = FaceDiffusion.load(args.weights)
-        if args.prompt_b:
-            frames = interpolate_prompts(model, args.prompt, args.prompt_b, args.seed_a, args.frames)
-        else:
-            frames = interpolate_seeds(model, args.prompt, args.seed_a, args.seed_b, args.frames)
-        settings = {"model": "face-diffusion", "prompt": args.prompt, "prompt_b": args.prompt_b,
-                    "seed_a": args.seed_a, "seed_b": args.seed_b}  # fmt: skip
-    out = Path(args.out)
+    engine = _engine(args.model, args.weights)
+    require(engine.card, "interpolate")
+    a = {"prompt": args.prompt, "seed": args.seed_a}
+    b = {"prompt": args.prompt_b or args.prompt, "seed": args.seed_a if args.prompt_b else args.seed_b}
+    out = writable_folder(args.out)
+    frames = engine.interpolate(a, b, args.frames, space=args.space)
+    settings = {"model": engine.card.name, "prompt": args.prompt, "prompt_b": args.prompt_b,
+                "seed_a": args.seed_a, "seed_b": b["seed"], "space": args.space}  # fmt: skip
+    settings = {k: v for k, v in settings.items() if v is not None}
     save_png(contact_sheet(frames, cell=128, columns=len(frames)), out / "strip.png", settings)
     save_gif(frames, out / "interpolation.gif", settings)
     print(f"wrote {out / 'strip.png'} and {out / 'interpolation.gif'} ({len(frames)} frames)")
@@ -372,7 +406,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1") and not (
         args.api_key or os.environ.get("PORTRAITIST_API_KEY")
     ):
-        raise ValueError("serving beyond localhost needs an API key: --api-key or PORTRAITIST_API_KEY")
+        raise InvalidInput("serving beyond localhost needs an API key: --api-key or PORTRAITIST_API_KEY")
     print(
         f"portraitist studio on http://{args.host}:{args.port}/ (API docs at /docs), gallery in {args.gallery}"
     )
@@ -436,9 +470,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", default="evaluation", help="folder for metrics.json and report.html")
     ev.set_defaults(func=cmd_evaluate)
 
-    from .diffusion.samplers import SAMPLERS
     from .engines import DEFAULT_MODEL, model_names
-    from .generate import DEFAULTS
+    from .engines.embedded import FACE_DIFFUSION as FD
     from .prompting import PRESETS
 
     def negative_args(q: argparse.ArgumentParser) -> None:
@@ -456,16 +489,16 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--steps",
         type=int,
-        help=f"default: the model's own ({DEFAULTS['num_inference_steps']} for face-diffusion)",
+        help=f"default: the model's own ({FD.default_steps} for face-diffusion)",
     )
     gen.add_argument(
         "--guidance",
         type=float,
-        help=f"default: the model's own ({DEFAULTS['guidance_scale']} for face-diffusion)",
+        help=f"default: the model's own ({FD.default_guidance} for face-diffusion)",
     )
     gen.add_argument(
         "--sampler",
-        help=f"default: the model's own ({DEFAULTS['sampler']} for face-diffusion; {', '.join(sorted(SAMPLERS))})",
+        help=f"default: the model's own ({FD.default_sampler} for face-diffusion; {', '.join(FD.samplers)})",
     )
     gen.add_argument("--n", type=int, default=4, help="how many images (seeds seed..seed+n-1)")
     gen.add_argument("--width", type=int, help="output width where the model takes one")
@@ -478,7 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--upscale",
         type=int,
         default=1,
-        help="also enlarge for viewing (the native size is kept in the metadata)",
+        help=f"also enlarge 1-{MAX_UPSCALE}x for viewing (the native size is kept in the metadata)",
     )
     gen.add_argument(
         "--weights", help="a model file (face-diffusion, face-gan) or weights folder (open-weight models)"
@@ -490,7 +523,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.set_defaults(func=cmd_generate)
 
     ed = sub.add_parser("edit", help="move a face along latent directions (age, smile, hair, light ...)")
-    ed.add_argument("--model", choices=("face-diffusion", "face-gan", "gan"), default="face-diffusion")
+    ed.add_argument("--model", default=DEFAULT_MODEL, choices=model_names(),
+                    help="a model whose card lists 'edit' (see `portraitist models`)")  # fmt: skip
     ed.add_argument("--prompt", help="face-diffusion: the face's prompt")
     ed.add_argument("--negative")
     ed.add_argument("--seed", type=int, default=0)
@@ -506,13 +540,14 @@ def build_parser() -> argparse.ArgumentParser:
     ed.set_defaults(func=cmd_edit)
 
     it = sub.add_parser("interpolate", help="a strip and a GIF from one face to another")
-    it.add_argument("--model", choices=("face-diffusion", "face-gan", "gan"), default="face-diffusion")
+    it.add_argument("--model", default=DEFAULT_MODEL, choices=model_names(),
+                    help="a model whose card lists 'interpolate' (see `portraitist models`)")  # fmt: skip
     it.add_argument("--prompt", help="face-diffusion: the prompt (or the first prompt, with --prompt-b)")
     it.add_argument("--prompt-b", help="face-diffusion: interpolate from --prompt to this at --seed-a")
     it.add_argument("--seed-a", type=int, default=0)
     it.add_argument("--seed-b", type=int, default=1)
     it.add_argument("--frames", type=int, default=8)
-    it.add_argument("--space", choices=("w", "z"), default="w", help="gan: lerp in W or slerp in Z")
+    it.add_argument("--space", choices=("w", "z"), help="face-gan: lerp in W (default) or slerp in Z")
     it.add_argument("--weights")
     it.add_argument("--out", default="interpolation")
     it.set_defaults(func=cmd_interpolate)
@@ -537,6 +572,11 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--workers", type=int, default=1, help="jobs generated at once")
     sv.add_argument("--max-queued", type=int, default=8, help="waiting jobs before new ones get 429")
     sv.set_defaults(func=cmd_serve)
+
+    inf = sub.add_parser("info", help="the settings an image was made with, and the marks it carries")
+    inf.add_argument("image")
+    inf.add_argument("--json", action="store_true")
+    inf.set_defaults(func=cmd_info)
 
     models = sub.add_parser("models", help="every model with its card, and whether it runs here now")
     models.add_argument("--json", action="store_true")
@@ -572,8 +612,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .engines.base import EngineUnavailable
-    from .engines.hosted import HostedError
+    from .errors import PortraitistError
 
     args, rest = build_parser().parse_known_args(argv)
     if rest and not getattr(args, "passthrough", False):
@@ -583,8 +622,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.showwarning = lambda m, *a, **k: print(f"warning: {m}", file=sys.stderr)
         try:
             return args.func(args, rest) if getattr(args, "passthrough", False) else args.func(args)
-        except (FileNotFoundError, ValueError, EngineUnavailable, HostedError) as e:
-            # DataError, ImageDecodeError and Unsupported are ValueErrors
+        except (PortraitistError, FileNotFoundError) as e:
+            # our own errors (and a named file that is not there) are the user's to fix: one line;
+            # anything else is a bug, and its traceback is what a report needs
             print(f"error: {e}", file=sys.stderr)
             return 2
 

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .errors import InvalidInput
+
 
 def contact_sheet(
     images: np.ndarray,
@@ -21,9 +23,9 @@ def contact_sheet(
     """(N, H, W, 3) uint8 faces in a grid, each upscaled to `cell` px (Lanczos) with its caption
     wrapped beneath. Upscaling is for viewing only: the native size is the array's."""
     if images.ndim != 4 or images.shape[-1] != 3 or len(images) == 0:
-        raise ValueError(f"expected a non-empty (N, H, W, 3) array, got shape {images.shape}")
+        raise InvalidInput(f"expected a non-empty (N, H, W, 3) array, got shape {images.shape}")
     if captions is not None and len(captions) != len(images):
-        raise ValueError(f"{len(images)} images but {len(captions)} captions")
+        raise InvalidInput(f"{len(images)} images but {len(captions)} captions")
     n = len(images)
     cols = columns or math.ceil(math.sqrt(n))
     rows = math.ceil(n / cols)

@@ -24,3 +24,27 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def writable_folder(path: str | os.PathLike, what: str = "--out") -> Path:
+    """`path` as a folder that can be written (created if missing), checked before any work is done:
+    a clear InvalidInput instead of a traceback after minutes of computing. Never inside the
+    installed package (its weights are not the user's to overwrite)."""
+    from .errors import InvalidInput
+    from .paths import WEIGHTS_DIR
+
+    folder = Path(path).expanduser()
+    for parent in (folder, *folder.parents):
+        if parent.exists() and not parent.is_dir():
+            raise InvalidInput(f"{what} {folder}: {parent} is a file, not a folder")
+    if folder.resolve().is_relative_to(WEIGHTS_DIR.parent.resolve()):
+        raise InvalidInput(
+            f"{what} {folder} is inside the installed portraitist package; write somewhere else"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check.", delete=True)  # noqa: SIM115
+        probe.close()
+    except OSError as e:
+        raise InvalidInput(f"{what} {folder} cannot be written: {e.strerror or e}") from None
+    return folder

@@ -1,4 +1,4 @@
-"""Where data packs are found and where decoded caches live."""
+"""Where data packs are found, where decoded caches live, and where the shipped weights are."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"  # the shipped weights, inside the package
+ATTRIBUTE_WEIGHTS = WEIGHTS_DIR / "attributes.safetensors"
 
 
 def data_roots() -> list[Path]:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from ..errors import InvalidInput
 from ..paths import cache_dir
 from .images import ImageDecodeError, decode_image
 from .pixel_attributes import measure
@@ -58,7 +59,7 @@ def cache_key(source: Source, size: int) -> str:
 def decode(source: Source, size: int = 64, progress: bool = True, root: Path | None = None) -> Decoded:
     """The decoded images of `source` at `size` px, from the cache or built into it now."""
     if not 8 <= size <= 1024:
-        raise ValueError(f"image size must be between 8 and 1024 px, got {size}")
+        raise InvalidInput(f"image size must be between 8 and 1024 px, got {size}")
     base = Path(root) if root else cache_dir()
     base.mkdir(parents=True, exist_ok=True)
     folder = base / f"{source.name}-{source.kind}-{size}px-{cache_key(source, size)}"
@@ -83,7 +84,7 @@ def _load(folder: Path, size: int) -> Decoded:
     measures = np.load(folder / "measures.npy")
     kept = np.asarray(index["kept"], dtype=np.int64)
     if images.shape != (len(kept), size, size, 3) or images.dtype != np.uint8 or len(measures) != len(kept):
-        raise ValueError(f"shapes disagree: images {images.shape}, {len(kept)} records")
+        raise InvalidInput(f"shapes disagree: images {images.shape}, {len(kept)} records")
     return Decoded(images, measures, kept, [tuple(s) for s in index["skipped"]], folder)
 
 

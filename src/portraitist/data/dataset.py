@@ -12,6 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
+from ..errors import InvalidInput
 from .cache import Decoded, decode
 from .pixel_attributes import classify
 from .schema import LABEL_NAMES, SPLITS, FaceLabels
@@ -72,10 +73,10 @@ class FaceSet:
         """Keep faces in `split` whose labels equal every `equals` (e.g. gender="female", smiling=True)
         and satisfy `where`. Unknown (None) never equals a value."""
         if split is not None and split not in SPLITS:
-            raise ValueError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
+            raise InvalidInput(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
         for name in equals:
             if name not in LABEL_NAMES:
-                raise ValueError(f"unknown label {name!r}; known labels: {', '.join(LABEL_NAMES)}")
+                raise InvalidInput(f"unknown label {name!r}; known labels: {', '.join(LABEL_NAMES)}")
         keep = self.index
         if split is not None:
             keep = keep[self.splits[keep] == split]
@@ -95,7 +96,7 @@ class FaceSet:
     def groups(self, by: str) -> dict[object, np.ndarray]:
         """Rows of this view per known value of label `by` (unknown faces are left out)."""
         if by not in LABEL_NAMES:
-            raise ValueError(f"unknown label {by!r}; known labels: {', '.join(LABEL_NAMES)}")
+            raise InvalidInput(f"unknown label {by!r}; known labels: {', '.join(LABEL_NAMES)}")
         out: dict[object, list[int]] = {}
         for r in self.index:
             v = self.labels[r].get(by)
@@ -108,11 +109,11 @@ class FaceSet:
         unless `per_group` is given), drawn without replacement: a fair reference set for bias work."""
         groups = self.groups(by)
         if not groups:
-            raise ValueError(f"{self.name}: no face has a known {by!r}")
+            raise InvalidInput(f"{self.name}: no face has a known {by!r}")
         smallest = min(len(g) for g in groups.values())
         k = smallest if per_group is None else per_group
         if k > smallest:
-            raise ValueError(f"per_group={k} but the smallest {by!r} group has only {smallest} faces")
+            raise InvalidInput(f"per_group={k} but the smallest {by!r} group has only {smallest} faces")
         rng = np.random.default_rng(seed)
         rows = np.concatenate([rng.choice(g, size=k, replace=False) for g in groups.values()])
         return self._view(np.sort(rows), f"[balanced {by}]")
@@ -120,7 +121,7 @@ class FaceSet:
     def sample(self, n: int, rng: np.random.Generator, flip: bool = False) -> Batch:
         """`n` faces uniformly at random (with replacement), each mirrored with chance 1/2 if `flip`."""
         if len(self) == 0:
-            raise ValueError(f"{self.name} is empty")
+            raise InvalidInput(f"{self.name} is empty")
         return self._take(self.index[rng.integers(0, len(self), size=n)], rng, flip)
 
     def _take(self, rows: np.ndarray, rng: np.random.Generator, flip: bool) -> Batch:
@@ -144,7 +145,7 @@ class FaceSet:
     def histogram(self, name: str) -> Counter:
         """Counts of each value of label `name` in this view, None for unknown."""
         if name not in LABEL_NAMES:
-            raise ValueError(f"unknown label {name!r}; known labels: {', '.join(LABEL_NAMES)}")
+            raise InvalidInput(f"unknown label {name!r}; known labels: {', '.join(LABEL_NAMES)}")
         return Counter(self.labels[r].get(name) for r in self.index)
 
     def split_counts(self) -> dict[str, int]:
@@ -162,7 +163,7 @@ class Balanced:
     def __post_init__(self) -> None:
         self.groups = self.faces.groups(self.by)
         if not self.groups:
-            raise ValueError(f"{self.faces.name}: no face has a known {self.by!r}")
+            raise InvalidInput(f"{self.faces.name}: no face has a known {self.by!r}")
         self.name = f"{self.faces.name}[balanced {self.by}]"
 
     def sample(self, n: int, rng: np.random.Generator, flip: bool = False) -> Batch:
@@ -182,10 +183,12 @@ class Mixture:
 
     def __post_init__(self) -> None:
         if len(self.parts) != len(self.weights) or not self.parts:
-            raise ValueError("a mixture needs one weight per part, and at least one part")
+            raise InvalidInput("a mixture needs one weight per part, and at least one part")
         w = np.asarray(self.weights, dtype=np.float64)
         if (w < 0).any() or not np.isfinite(w).all() or w.sum() <= 0:
-            raise ValueError(f"mixture weights must be finite, non-negative and not all zero: {self.weights}")
+            raise InvalidInput(
+                f"mixture weights must be finite, non-negative and not all zero: {self.weights}"
+            )
         self.p = w / w.sum()
         self.name = " + ".join(f"{p.name}:{q:.2f}" for p, q in zip(self.parts, self.p, strict=True))
 
@@ -198,9 +201,9 @@ class Mixture:
                 continue
             imgs, labs = part.sample(len(slots), rng, flip)
             if images is None:
-                images = np.empty((n, *imgs.shape[1:]), dtype=np.uint8)
+                images = np.empty((n, *imgs.shape[1:]), dtype=imgs.dtype)
             elif imgs.shape[1:] != images.shape[1:]:
-                raise ValueError(
+                raise InvalidInput(
                     f"mixture parts differ in image shape: {imgs.shape[1:]} vs {images.shape[1:]}"
                 )
             images[slots] = imgs

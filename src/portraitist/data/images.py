@@ -8,13 +8,15 @@ import warnings
 import numpy as np
 from PIL import Image, ImageFile, ImageOps
 
+from ..errors import InvalidInput
+
 # A truncated JPEG must fail, not decode into a half-grey face.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 
 
-class ImageDecodeError(ValueError):
+class ImageDecodeError(InvalidInput):
     """An image that cannot become a training face; `reason` is a short category for counting."""
 
     def __init__(self, reason: str, detail: str) -> None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InvalidInput
+
 # Calibrated thresholds (see module docstring).
 LIGHT_SIDE = 0.5  # |normalised left-right luminance slope| beyond which light comes from a side
 WARM, COOL = 0.65, 0.30  # (R - B) / luminance of the face region
@@ -36,7 +38,7 @@ def measure(images: np.ndarray) -> np.ndarray:
     i.e. light from camera left. Mirroring the image negates it.
     """
     if images.ndim != 4 or images.shape[-1] != 3:
-        raise ValueError(f"expected (N, H, W, 3) images, got shape {images.shape}")
+        raise InvalidInput(f"expected (N, H, W, 3) images, got shape {images.shape}")
     n, h, w, _ = images.shape
     mask = (face_mask(h) if h == w else np.ones((h, w), bool)).ravel().astype(np.float32)
     cols = (np.arange(w, dtype=np.float32) + 0.5 - w / 2) / w  # -0.5 .. 0.5 across the frame

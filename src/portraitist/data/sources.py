@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InvalidInput
 from ..paths import find_data
 from .images import IMAGE_SUFFIXES
 from .schema import (
@@ -31,7 +32,7 @@ CELEBA_CROP = (89 - 64, 121 - 64, 89 + 64, 121 + 64)
 KINDS = ("pack", "celeba", "fairface", "utkface", "ffhq", "folder")
 
 
-class DataError(ValueError):
+class DataError(InvalidInput):
     """A dataset that cannot be read as asked: missing or malformed label files, empty folders."""
 
 
@@ -352,10 +353,10 @@ def open_source(name_or_path: str | Path, kind: str | None = None, limit: int | 
     if not root.is_dir():
         raise DataError(f"{root} is not a folder; a dataset is a folder (a pack, an official layout, images)")
     if limit is not None and limit < 1:
-        raise ValueError(f"limit must be a positive number of images, got {limit}")
+        raise InvalidInput(f"limit must be a positive number of images, got {limit}")
     kind = kind or detect_kind(root)
     if kind not in KINDS:
-        raise ValueError(f"unknown dataset kind {kind!r}; choose from {', '.join(KINDS)}")
+        raise InvalidInput(f"unknown dataset kind {kind!r}; choose from {', '.join(KINDS)}")
     if kind == "pack":
         return read_pack(root, limit)
     if kind == "celeba":

@@ -18,6 +18,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..errors import InvalidInput
+
 SIGMA_MIN, SIGMA_MAX = 0.002, 80.0
 FORMULATIONS = ("edm", "flow")
 
@@ -29,7 +31,7 @@ class Denoiser(nn.Module):
     def __init__(self, net: nn.Module, sigma_data: float = 1.0, formulation: str = "edm") -> None:
         super().__init__()
         if formulation not in FORMULATIONS:
-            raise ValueError(f"unknown formulation {formulation!r}; known: {', '.join(FORMULATIONS)}")
+            raise InvalidInput(f"unknown formulation {formulation!r}; known: {', '.join(FORMULATIONS)}")
         self.net, self.sigma_data, self.formulation = net, sigma_data, formulation
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
@@ -69,7 +71,7 @@ def karras_sigmas(
 ) -> torch.Tensor:
     """The EDM noise schedule: `steps` levels from sigma_max down to sigma_min, then a final 0."""
     if steps < 1:
-        raise ValueError(f"steps must be at least 1, got {steps}")
+        raise InvalidInput(f"steps must be at least 1, got {steps}")
     ramp = torch.linspace(0, 1, steps)
     inv = sigma_max ** (1 / rho) + ramp * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))
     return torch.cat([inv**rho, torch.zeros(1)])

@@ -4,7 +4,8 @@ from portraitist.engines import Request, get_engine
 images = get_engine("face-diffusion").generate(Request("smiling woman", negative_prompt="glasses", seed=1))
 """
 
-from .base import EngineUnavailable, ModelCard, Request, Unsupported, check_request, coverage
+from ..errors import EngineUnavailable, Unsupported
+from .base import ModelCard, Request, check_request, coverage
 from .registry import DEFAULT_MODEL, get_engine, list_models, model_names
 
 __all__ = [

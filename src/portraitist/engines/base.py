@@ -1,6 +1,14 @@
 """What every engine shares: a model card, one request shape, and the rules for options a model
 cannot honour.
 
+The card declares each setting's range and default; `Request.resolve(card)` is the one place that
+checks a request against them and fills in the defaults. The CLI, the Python API, the HTTP API and
+the studio (which reads the ranges from `/api/models`) all go through it.
+
+The card also declares what the model can do besides generating (`capabilities`: edit, project,
+interpolate, series); callers ask the card, never the model's name, and call the engine's method
+of that name (the `Engine` protocol below).
+
 An option the user sets that a model cannot honour (a negative prompt for Imagen 4, a sampler for
 a hosted API, 30 steps for a model without steps) is an error that names the model and what it
 does accept: silently dropping it would leave the user believing it worked. Prompt *parts* a model
@@ -11,16 +19,20 @@ cannot honour ("85mm f/1.4" for a 64x64 model) are not errors, since a prompt is
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Protocol
 
+import numpy as np
 from PIL import Image
 
+from ..errors import InvalidInput, Unsupported
 from ..prompting.brief import PortraitBrief
 
 MAX_PROMPT_CHARS = 2000
 MAX_IMAGES = 64
 MAX_REROLL = 8
+MAX_SEED = 2**53  # exact in JSON (the HTTP API) and far from torch's 2^63 after re-roll offsets
+CAPABILITIES = ("generate", "edit", "project", "interpolate", "series")
 
 # Parts of a brief, as `coverage` reports them (PortraitBrief field names).
 PROMPT_PARTS = (
@@ -28,14 +40,6 @@ PROMPT_PARTS = (
     "light_direction", "light_quality", "focal_length_mm", "aperture", "film", "quality",
 )  # fmt: skip
 ALL_PARTS = frozenset(PROMPT_PARTS)
-
-
-class Unsupported(ValueError):
-    """A setting this model cannot honour."""
-
-
-class EngineUnavailable(RuntimeError):
-    """The model cannot run here now (no weights, no key, missing package); the message says how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,11 @@ class ModelCard:
     guidance: tuple[float, float] | None = (0.0, 30.0)
     samplers: tuple[str, ...] = ()
     truncation: tuple[float, float] | None = None  # GANs: how far faces are pulled to the average
+    default_steps: int | None = None  # None: the provider's own
+    default_guidance: float | None = None
+    default_sampler: str | None = None
+    default_truncation: float | None = None
+    capabilities: frozenset[str] = frozenset({"generate"})
     reroll: bool = False  # can re-roll faces that fail the QA instruments (64x64 models here)
     fixed_size: bool = False  # makes native_resolution only (no width / height)
     max_images: int = MAX_IMAGES
@@ -66,6 +75,9 @@ class ModelCard:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["honours"] = sorted(self.honours)
+        d["capabilities"] = [c for c in CAPABILITIES if c in self.capabilities]
+        d["limits"] = {"prompt_chars": MAX_PROMPT_CHARS, "max_images": self.max_images, "max_seed": MAX_SEED,
+                       "max_reroll": MAX_REROLL if self.reroll else 0}  # fmt: skip
         d["values"] = {k: sorted(v) for k, v in self.values.items()}
         return d
 
@@ -84,30 +96,64 @@ class Request:
     truncation: float | None = None
     reroll: int = 0  # regenerate faces failing QA up to this many more times
 
+    def resolve(self, card: ModelCard) -> Request:
+        """This request checked against `card` and with its defaults filled in: InvalidInput for
+        absurd settings, Unsupported for ones this model cannot honour."""
+        check_request(card, self)
+        return replace(
+            self,
+            negative_prompt=self.negative_prompt or None,
+            seed=int(self.seed) if self.seed is not None else (0 if card.seed else None),
+            steps=int(self.steps) if self.steps is not None else card.default_steps,
+            guidance=float(self.guidance) if self.guidance is not None else card.default_guidance,
+            sampler=self.sampler or card.default_sampler,
+            n=int(self.n),
+            truncation=float(self.truncation) if self.truncation is not None else card.default_truncation,
+            reroll=int(self.reroll or 0),
+        )
+
+
+def number(value, kind: type, name: str):
+    """`value` as an int or float, or InvalidInput naming the setting (also for NaN and booleans)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InvalidInput(f"{name} must be a number, got {value!r}")
+    try:
+        out = kind(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{name} must be a number, got {value!r}") from None
+    if kind is int and isinstance(value, float) and value != out:
+        raise InvalidInput(f"{name} must be a whole number, got {value!r}")
+    if out != out:  # NaN
+        raise InvalidInput(f"{name} must be a number, got NaN")
+    return out
+
 
 def check_range(card: ModelCard, value, allowed, unsupported: str, shape: str, kind: type) -> None:
     """A setting the card may not take (Unsupported) or takes within `allowed` = (lo, hi)
-    (ValueError); `shape` words the range, e.g. "{} steps"."""
+    (InvalidInput); `shape` words the range, e.g. "{} steps"."""
     if value is None:
         return
     if allowed is None:
         raise Unsupported(f"{card.name} {unsupported}")
     lo, hi = allowed
-    if not lo <= kind(value) <= hi:
-        raise ValueError(f"{card.name} takes {shape.format(f'{lo:g} to {hi:g}')}, not {value}")
+    if not lo <= number(value, kind, shape.format("").strip()) <= hi:
+        raise InvalidInput(f"{card.name} takes {shape.format(f'{lo:g} to {hi:g}')}, not {value}")
 
 
 def check_request(card: ModelCard, r: Request) -> None:
-    """Raise ValueError for absurd settings and Unsupported for ones this model cannot honour."""
+    """Raise InvalidInput for absurd settings and Unsupported for ones this model cannot honour
+    (`Request.resolve` calls this; use that)."""
     if not isinstance(r.prompt, str) or not r.prompt.strip():
-        raise ValueError("the prompt is empty: describe the face to generate")
+        raise InvalidInput("the prompt is empty: describe the face to generate")
+    if r.negative_prompt is not None and not isinstance(r.negative_prompt, str):
+        raise InvalidInput("the negative prompt must be text")
     for name, text in (("prompt", r.prompt), ("negative prompt", r.negative_prompt or "")):
         if len(text) > MAX_PROMPT_CHARS:
-            raise ValueError(f"the {name} has {len(text)} characters; the limit is {MAX_PROMPT_CHARS}")
-    if not 1 <= int(r.n) <= card.max_images:
-        raise ValueError(f"{card.name} makes 1 to {card.max_images} images a request, not {r.n}")
-    if r.seed is not None and not 0 <= int(r.seed) < 2**63:
-        raise ValueError(f"the seed must be a non-negative integer below 2^63, got {r.seed}")
+            raise InvalidInput(f"the {name} has {len(text)} characters; the limit is {MAX_PROMPT_CHARS}")
+    if not 1 <= number(r.n, int, "the number of images") <= card.max_images:
+        raise InvalidInput(f"{card.name} makes 1 to {card.max_images} images a request, not {r.n}")
+    if r.seed is not None and not 0 <= number(r.seed, int, "the seed") < MAX_SEED:
+        raise InvalidInput(f"the seed must be a non-negative integer below 2^53, got {r.seed}")
     if r.negative_prompt and card.negative_prompt == "no":
         raise Unsupported(f"{card.name} has no negative prompt: remove --negative, or choose a model "
                           "that supports one (see `portraitist models`)")  # fmt: skip
@@ -126,8 +172,8 @@ def check_request(card: ModelCard, r: Request) -> None:
         if not card.reroll:
             raise Unsupported(f"{card.name} cannot re-roll: the QA instruments check 64x64 faces from "
                               "the models this project ships")  # fmt: skip
-        if not 0 <= int(r.reroll) <= MAX_REROLL:
-            raise ValueError(f"re-roll takes 0 to {MAX_REROLL} extra tries, not {r.reroll}")
+        if not 0 <= number(r.reroll, int, "re-roll") <= MAX_REROLL:
+            raise InvalidInput(f"re-roll takes 0 to {MAX_REROLL} extra tries, not {r.reroll}")
     if r.sampler is not None and r.sampler not in card.samplers:
         allowed = ", ".join(card.samplers) if card.samplers else "none (the provider fixes it)"
         raise Unsupported(f"{card.name} has no sampler {r.sampler!r}; it offers: {allowed}")
@@ -168,6 +214,8 @@ Callback = Callable[[int, int, "Image.Image | None"], None]  # (step, total, pre
 
 
 class Engine(Protocol):
+    """Every engine generates; the others methods exist where the card lists the capability."""
+
     card: ModelCard
 
     def availability(self) -> tuple[bool, str]:
@@ -177,6 +225,25 @@ class Engine(Protocol):
     def generate(self, request: Request, callback: Callback | None = None) -> list[Image.Image]:
         """Images with their settings in `image.info` (saved into PNG text chunks)."""
         ...
+
+    def edit(self, settings: dict, edits: dict[str, float], latent=None) -> np.ndarray:
+        """capability "edit": the face `settings` made (or `latent`, from `project`), moved along
+        the named directions (vocabulary.EDITS)."""
+        ...
+
+    def project(self, photo: np.ndarray, steps: int, seed: int) -> tuple[object, np.ndarray, float]:
+        """capability "project": a real photo -> (its latent, the reconstruction, PSNR in dB)."""
+        ...
+
+    def interpolate(self, a: dict, b: dict, frames: int, space: str | None = None) -> np.ndarray:
+        """capability "interpolate": frames from the face of settings `a` to that of `b`."""
+        ...
+
+
+def require(card: ModelCard, capability: str) -> None:
+    """Unsupported, naming the models that can, unless `card` declares `capability`."""
+    if capability not in card.capabilities:
+        raise Unsupported(f"{card.name} cannot {capability} faces; models that can: see `portraitist models`")
 
 
 def settings_info(card: ModelCard, r: Request, seed: int | None, **extra) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 
+from ..errors import InvalidInput
 from .base import Callback, ModelCard, Request, check_request, settings_info
 from .hosted import HostedError, Http, api_key
 
@@ -64,7 +65,7 @@ class BflEngine:
             body["width"], body["height"] = r.width or 1024, r.height or 1024
             for side in (body["width"], body["height"]):
                 if not (256 <= side <= 1440 and side % 32 == 0):
-                    raise ValueError(
+                    raise InvalidInput(
                         f"{self.card.name} takes sides of 256-1440 px in multiples of 32, not {side}"
                     )
         if r.steps is not None:

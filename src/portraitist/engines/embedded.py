@@ -7,12 +7,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..diffusion.samplers import SAMPLERS
-from ..gan import TRUNCATION as GAN_TRUNCATION
-from ..gan import WEIGHTS as GAN_WEIGHTS
-from ..generate import DEFAULTS, WEIGHTS
-from ..latent import steering
-from .base import Callback, EngineUnavailable, ModelCard, Request, check_request, settings_info
+from .. import vocabulary as vocab
+from ..errors import EngineUnavailable, InvalidInput, Unsupported
+from ..paths import WEIGHTS_DIR
+from .base import Callback, ModelCard, Request, settings_info
+
+# the shipped weights (pipelines/ owns their format; these are only the paths)
+DIFFUSION_WEIGHTS = WEIGHTS_DIR / "face_diffusion.safetensors"
+GAN_WEIGHTS = WEIGHTS_DIR / "face_gan.safetensors"
 
 FACE_DIFFUSION = ModelCard(
     name="face-diffusion",
@@ -24,8 +26,13 @@ FACE_DIFFUSION = ModelCard(
     speed="0.09 s a face, 0.61 s for 16 on this 2-core CPU (bench/score_diffusion.py; docs/models/face_diffusion.md)",
     negative_prompt="yes",
     licence="Apache-2.0 code; weights trained on CelebA/UTKFace (non-commercial research) and FairFace (CC BY 4.0)",
-    weights=f"shipped in the package ({WEIGHTS.name})",
-    samplers=tuple(sorted(SAMPLERS)),
+    weights=f"shipped in the package ({DIFFUSION_WEIGHTS.name})",
+    samplers=("ddim", "dpmpp_2m", "euler", "heun"),  # diffusion/samplers.py (a test checks)
+    # chosen by measurement: docs/models/face_diffusion.md (bench/tune_sampling.py)
+    default_steps=8,
+    default_guidance=3.0,
+    default_sampler="dpmpp_2m",
+    capabilities=frozenset({"generate", "edit", "interpolate"}),
     reroll=True,
     fixed_size=True,
     honours=frozenset(
@@ -42,12 +49,8 @@ FACE_DIFFUSION = ModelCard(
         }
     ),  # fmt: skip
     values={
-        "hair_colour": frozenset(
-            {"blond", "blonde", "black", "brown", "dark brown", "grey", "gray", "silver"}
-        ),
-        "expression": frozenset(
-            {"smiling", "soft smile", "broad smile", "laughing", "serious", "neutral expression"}
-        ),
+        "hair_colour": frozenset().union(*vocab.HAIR_GROUPS.values()),
+        "expression": vocab.SMILING | {"serious", "neutral expression", "neutral-faced", "unsmiling"},
         "features": frozenset(
             {
                 "glasses",
@@ -65,9 +68,9 @@ FACE_DIFFUSION = ModelCard(
                 "straight hair",
             }
         ),
-        "light_direction": frozenset({"from the left", "from the right", "front light"}),
+        "light_direction": frozenset(vocab.LIGHT_SIDES) | {"front light"},
         "light_quality": frozenset({"low-key lighting", "high-key lighting"}),
-        "film": frozenset({"black and white", "monochrome"}),
+        "film": vocab.MONOCHROME,
         "shot": frozenset({"close-up", "headshot", "extreme close-up"}),
     },  # fmt: skip
     partly={
@@ -92,40 +95,83 @@ class FaceDiffusionEngine:
         self._model = None
 
     def availability(self) -> tuple[bool, str]:
-        path = Path(self.weights) if self.weights else WEIGHTS
+        path = Path(self.weights) if self.weights else DIFFUSION_WEIGHTS
         return (True, "shipped weights present") if path.exists() else (False, f"weights missing at {path}")
 
     @property
     def model(self):
-        """The loaded FaceDiffusion (loaded on first use, then kept)."""
-        from ..generate import FaceDiffusion
+        """The loaded FaceDiffusion pipeline (loaded on first use, then kept)."""
+        from ..pipelines.face_diffusion import FaceDiffusion
 
         if self._model is None:
-            self._model = FaceDiffusion.load(self.weights)
+            self._model = FaceDiffusion.from_pretrained(self.weights)
         return self._model
 
     def generate(self, request: Request, callback: Callback | None = None) -> list:
-        from ..generate import generate
+        r = request.resolve(self.card)
+        pipe = self.model
+        seeds = [r.seed + i for i in range(r.n)]
 
-        check_request(self.card, request)
-        steps = DEFAULTS["num_inference_steps"] if request.steps is None else request.steps
-        images = generate(
-            request.prompt,
-            negative_prompt=request.negative_prompt,
-            num_inference_steps=steps,
-            guidance_scale=DEFAULTS["guidance_scale"] if request.guidance is None else request.guidance,
-            seed=request.seed or 0,
-            sampler=request.sampler or DEFAULTS["sampler"],
-            num_images=request.n,
-            reroll=request.reroll,
-            model=self.model,
-            callback=callback,
-        )
-        for img in images:
-            info = dict(img.info)
-            info["weights"] = info.pop("model")
-            img.info = settings_info(self.card, request, info.pop("seed"), **info)
-        return images
+        def on_step(i: int, x, denoised) -> None:
+            callback(i + 1, r.steps, Image.fromarray(pipe.to_uint8(denoised[:1])[0]))
+
+        def run(batch: list[int]) -> np.ndarray:
+            step = on_step if callback else None
+            return pipe(r.prompt, r.negative_prompt, r.steps, r.guidance, batch, r.sampler, step)
+
+        return _images(self.card, r, seeds, run, weights=pipe.name)
+
+    def _settings(self, settings: dict) -> Request:
+        if not settings.get("prompt"):
+            raise InvalidInput("a face-diffusion face is its prompt and seed: give the prompt")
+        keys = ("negative_prompt", "seed", "steps", "guidance", "sampler")
+        return Request(settings["prompt"], **{k: settings.get(k) for k in keys}).resolve(self.card)
+
+    def edit(self, settings: dict, edits: dict[str, float], latent=None) -> np.ndarray:
+        """The face of (prompt, seed) with its prompt embedding moved along the named directions
+        (prompt arithmetic, latent/prompt_edits.py)."""
+        from ..latent.prompt_edits import edit
+
+        if latent is not None:
+            raise Unsupported(f"{self.card.name} cannot edit a projected photo")
+        r = self._settings(settings)
+        return edit(self.model, r.prompt, r.seed, edits, r.negative_prompt, r.steps, r.guidance, r.sampler)
+
+    def interpolate(self, a: dict, b: dict, frames: int, space: str | None = None) -> np.ndarray:
+        """Between two seeds at one prompt (noise slerped), or two prompts at one seed."""
+        from ..latent.prompt_edits import interpolate_prompts, interpolate_seeds
+
+        if space is not None:
+            raise Unsupported(
+                f"{self.card.name} interpolates its starting noise and prompt: it has no latent space to choose"
+            )
+        ra, rb = self._settings(a), self._settings(b)
+        if ra.prompt == rb.prompt:
+            return interpolate_seeds(self.model, ra.prompt, ra.seed, rb.seed, frames, ra.steps, ra.guidance,
+                                     ra.sampler)  # fmt: skip
+        if ra.seed == rb.seed:
+            return interpolate_prompts(self.model, ra.prompt, rb.prompt, ra.seed, frames, ra.steps, ra.guidance,
+                                       ra.sampler)  # fmt: skip
+        raise InvalidInput("interpolate between two seeds at one prompt, or two prompts at one seed")
+
+
+def _images(card: ModelCard, r: Request, seeds: list[int], run, callback=None, **extra) -> list[Image.Image]:
+    """Faces for `seeds` from `run(seeds)`, re-rolled when asked, with their settings in `info`."""
+    if r.reroll:
+        from ..quality.reroll import reroll
+
+        arrays, infos = reroll(run, seeds, tries=1 + r.reroll)
+    else:
+        arrays, infos = run(seeds), [{"seed": s} for s in seeds]
+    images = []
+    for k, (arr, info) in enumerate(zip(arrays, infos, strict=True)):
+        img = Image.fromarray(arr)
+        qa = {"qa": info["qa"], "tries": info["tries"]} if "qa" in info else {}
+        img.info = settings_info(card, r, info["seed"], **extra, **qa)
+        images.append(img)
+        if callback:
+            callback(k + 1, len(arrays), img)
+    return images
 
 
 FACE_GAN = ModelCard(
@@ -142,6 +188,8 @@ FACE_GAN = ModelCard(
     steps=None,
     guidance=None,
     truncation=(0.0, 1.5),
+    default_truncation=0.85,  # the best FD of the sweep in docs/models/face_gan.md
+    capabilities=frozenset({"generate", "edit", "project", "interpolate"}),
     reroll=True,
     fixed_size=True,
     max_images=1024,  # one forward pass makes hundreds of faces in well under a second
@@ -149,15 +197,15 @@ FACE_GAN = ModelCard(
         {"gender", "age", "hair_colour", "features", "expression", "light_direction", "light_quality", "film"}
     ),  # fmt: skip
     values={
-        "hair_colour": frozenset(steering.BLOND | {"black"}),
-        "expression": frozenset(steering.SMILING | steering.NOT_SMILING),
-        "features": frozenset({"glasses", "eyeglasses"}),
-        "light_direction": frozenset({"from the left", "from the right"}),
-        "light_quality": frozenset(steering.WARM | steering.COOL),
-        "film": frozenset(steering.WARM | steering.COOL),
+        "hair_colour": vocab.HAIR_GROUPS["blond"] | vocab.HAIR_GROUPS["black"],
+        "expression": vocab.SMILING | vocab.NOT_SMILING,
+        "features": vocab.GLASSES,
+        "light_direction": frozenset(vocab.LIGHT_SIDES),
+        "light_quality": vocab.WARM | vocab.COOL,
+        "film": vocab.WARM | vocab.COOL,
     },
     partly={
-        "age": "young (under 35) or old (45 and over) only",
+        "age": f"young (under {vocab.YOUNG_MAX}) or old ({vocab.OLD_MIN} and over) only",
         "gender": "man or woman",
         "hair_colour": "blond or black only",
         "features": "glasses only",
@@ -183,64 +231,70 @@ class FaceGANEngine:
         return (True, "shipped weights present") if path.exists() else (False, f"weights missing at {path}")
 
     def load(self):
-        from ..gan import FaceGAN
         from ..latent.gan_directions import Directions
+        from ..pipelines.face_gan import FaceGAN
 
         if self._gan is None:
-            self._gan = FaceGAN.load(self.weights)
+            self._gan = FaceGAN.from_pretrained(self.weights)
             path = Path(self.directions_file) if self.directions_file else self._gan.directions_path
             self._directions = Directions.load(path) if path.exists() else None
         return self._gan, self._directions
 
     def generate(self, request: Request, callback: Callback | None = None) -> list:
-        check_request(self.card, request)
+        from ..latent import steering
+
+        r = request.resolve(self.card)
         gan, directions = self.load()
-        signs = steering.wanted(request.prompt, request.negative_prompt)
+        signs = steering.wanted(r.prompt, r.negative_prompt)
         if signs and directions is None:
             raise EngineUnavailable(f"{gan.name} has no directions file to steer by prompt: run "
                                     f"`portraitist directions --weights {gan.path}`")  # fmt: skip
-        truncation = GAN_TRUNCATION if request.truncation is None else float(request.truncation)
-        seeds = [(request.seed or 0) + i for i in range(request.n)]
+        seeds = [r.seed + i for i in range(r.n)]
 
         def run(batch: list[int]) -> np.ndarray:
-            return gan.synthesize(self._w(batch, truncation, signs), batch)
+            return gan.synthesize(self._w(batch, r.truncation, signs), batch)
 
-        if request.reroll:
-            from ..quality.reroll import reroll
-
-            arrays, infos = reroll(run, seeds, tries=1 + int(request.reroll))
-        else:
-            arrays, infos = run(seeds), [{"seed": s} for s in seeds]
-        images = []
-        for k, (arr, info) in enumerate(zip(arrays, infos, strict=True)):
-            img = Image.fromarray(arr)
-            qa = {"qa": info["qa"], "tries": info["tries"]} if "qa" in info else {}
-            img.info = settings_info(self.card, request, info["seed"], weights=gan.name, truncation=truncation,
-                                     steered=signs or None, **qa)  # fmt: skip
-            images.append(img)
-            if callback:
-                callback(k + 1, len(arrays), img)
-        return images
+        return _images(self.card, r, seeds, run, callback, weights=gan.name, steered=signs or None)
 
     def _w(self, seeds: list[int], truncation: float, signs: dict[str, int]):
+        from ..latent import steering
+
         gan, directions = self.load()
         w = gan.ws(seeds, truncation)
         return steering.steer(w, directions, signs) if signs else w
 
-    def edit(self, settings: dict, edits: dict[str, float]) -> np.ndarray:
-        """A generated face (from its saved settings: prompt, negative prompt, seed, truncation) moved
-        along the named directions, in standard deviations of W (studio names: hair = blond,
-        light = light from the left, warmth = warm)."""
+    def _face(self, settings: dict):
+        """The w of a generated face, from its saved settings (prompt, negative prompt, seed, truncation)."""
+        from ..latent import steering
+
+        r = Request(settings.get("prompt") or "a face", settings.get("negative_prompt"), settings.get("seed"),
+                    truncation=settings.get("truncation")).resolve(self.card)  # fmt: skip
+        return self._w([r.seed], r.truncation, steering.wanted(r.prompt, r.negative_prompt)), r.seed
+
+    def edit(self, settings: dict, edits: dict[str, float], latent=None) -> np.ndarray:
+        """A generated face (from its saved settings) or a projected photo (`latent`, from `project`)
+        moved along the named directions, in standard deviations of W."""
         from ..latent.gan_directions import edit_w
 
         gan, directions = self.load()
-        if directions is None:
+        if directions is None and edits:
             raise EngineUnavailable(f"{gan.name} has no directions file: run `portraitist directions`")
-        names = {STUDIO_EDITS.get(k, k): v for k, v in edits.items()}
-        seed = int(settings["seed"])
-        signs = steering.wanted(settings.get("prompt", ""), settings.get("negative_prompt"))
-        w = self._w([seed], float(settings.get("truncation", GAN_TRUNCATION)), signs)
-        return gan.synthesize(edit_w(w, directions, names), [seed])[0]
+        w, seed = (latent, int(settings.get("seed") or 0)) if latent is not None else self._face(settings)
+        names = {vocab.GAN_DIRECTION_OF_EDIT.get(k, k): v for k, v in edits.items()}
+        return gan.synthesize(edit_w(w, directions, names) if names else w, [seed])[0]
 
+    def project(self, photo: np.ndarray, steps: int = 300, seed: int = 0):
+        """A real 64x64 photo projected into per-layer W: (w, reconstruction, PSNR dB)."""
+        from ..latent.gan_directions import project
 
-STUDIO_EDITS = {"hair": "blond", "light": "light_left", "warmth": "warm"}
+        gan, _ = self.load()
+        return project(gan, photo, steps=steps, seed=seed)
+
+    def interpolate(self, a: dict, b: dict, frames: int, space: str | None = None) -> np.ndarray:
+        """From seed a's face to seed b's: lerp in W (default) or slerp in Z."""
+        from ..latent.gan_directions import interpolation_frames
+
+        gan, _ = self.load()
+        return interpolation_frames(
+            gan, int(a.get("seed") or 0), int(b.get("seed") or 0), frames, space or "w"
+        )

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from .base import EngineUnavailable
+from ..errors import EngineUnavailable, PortraitistError
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 MAX_IMAGE_BYTES = 64 * 2**20
 
 
-class HostedError(RuntimeError):
+class HostedError(PortraitistError, RuntimeError):
     """The provider refused or failed; `status` is the HTTP status (0 = no response)."""
 
     def __init__(self, provider: str, status: int, message: str) -> None:

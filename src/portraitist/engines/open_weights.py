@@ -18,7 +18,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .base import Callback, EngineUnavailable, ModelCard, Request, Unsupported, check_request, settings_info
+from ..errors import EngineUnavailable, InvalidInput, Unsupported
+from .base import Callback, ModelCard, Request, check_request, settings_info
 
 EPS_SAMPLERS = ("ddim", "dpmpp_2m", "euler", "euler_a", "heun")
 FLOW_SAMPLERS = ("dpmpp_2m", "euler", "heun")
@@ -132,7 +133,7 @@ class DiffusersEngine:
     def __init__(self, name: str, weights: str | os.PathLike | None = None, allow_download: bool = False,
                  device: str | None = None) -> None:  # fmt: skip
         if name not in SPECS:
-            raise ValueError(f"unknown open-weight model {name!r}; choose from {', '.join(SPECS)}")
+            raise InvalidInput(f"unknown open-weight model {name!r}; choose from {', '.join(SPECS)}")
         self.spec = SPECS[name]
         self.card = self.spec.card
         self.weights, self.allow_download, self.device = weights, allow_download, device

@@ -3,6 +3,7 @@ and whether each is usable here now; `get_engine(name)` returns the engine that 
 
 from __future__ import annotations
 
+from ..errors import InvalidInput
 from .base import ModelCard
 from .bfl import ENDPOINTS as BFL_MODELS
 from .embedded import FACE_DIFFUSION, FACE_GAN
@@ -18,6 +19,16 @@ def model_names() -> list[str]:
 
 def get_engine(name: str, **options):
     """The engine for `name`; options go to its constructor (weights=, allow_download=, http=...)."""
+    try:
+        return _construct(name, options)
+    except TypeError as e:
+        if "unexpected keyword argument" not in str(e):
+            raise
+        given = ", ".join(f"--{k.replace('_', '-')}" for k in options)
+        raise InvalidInput(f"{name} does not take {given}: {e}") from None
+
+
+def _construct(name: str, options: dict):
     if name in (FACE_DIFFUSION.name, "default"):
         from .embedded import FaceDiffusionEngine
 
@@ -42,7 +53,7 @@ def get_engine(name: str, **options):
         from .seedream import SeedreamEngine
 
         return SeedreamEngine(name, **options)
-    raise ValueError(f"unknown model {name!r}; choose from {', '.join(model_names())}")
+    raise InvalidInput(f"unknown model {name!r}; choose from {', '.join(model_names())}")
 
 
 def list_models() -> list[dict]:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import FaceSet, load
+from ..errors import InvalidInput
 from ..quality.analysis import FaceMeasures, analyse, detect
 from ..quality.checks import calibration, verdicts
 from . import bias, metrics
@@ -36,6 +37,7 @@ class ImageSet:
     prompts: list[str] = field(default_factory=list)
     negatives: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, why) of unreadable images
 
 
 @dataclass
@@ -53,21 +55,31 @@ def load_samples(path: str | Path, size: int = 64, limit: int | None = None) -> 
     """A folder of generated PNGs (with their prompts), or any dataset folder/pack."""
     from PIL import Image
 
-    from ..data.images import decode_image
+    from ..data.images import ImageDecodeError, decode_image
 
     p = Path(path)
     files = sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES) if p.is_dir() else []
     is_pack = p.is_dir() and (p / "labels.csv").exists()
     if files and not is_pack:
         files = [f for f in files if not f.stem.startswith("grid")][:limit]
-        images, prompts, negatives = [], [], []
-        for f in files:
-            images.append(decode_image(f.read_bytes(), size))
-            with Image.open(f) as img:
-                meta = json.loads(img.text.get("portraitist", "{}")) if hasattr(img, "text") else {}
+        images, prompts, negatives, kept, skipped = [], [], [], [], []
+        for f in files:  # like `data info`: an unreadable image is skipped and named, not fatal
+            try:
+                images.append(decode_image(f.read_bytes(), size))
+            except (ImageDecodeError, OSError) as e:
+                skipped.append((str(f), str(e)))
+                continue
+            try:
+                with Image.open(f) as img:
+                    meta = json.loads(img.text.get("portraitist", "{}")) if hasattr(img, "text") else {}
+            except (OSError, ValueError):
+                meta = {}
+            kept.append(str(f))
             prompts.append(str(meta.get("prompt", "")))
             negatives.append(str(meta.get("negative_prompt") or ""))
-        return ImageSet(p.name, np.stack(images), prompts, negatives, [str(f) for f in files])
+        if not images:
+            raise InvalidInput(f"no readable image in {p} ({len(skipped)} unreadable)")
+        return ImageSet(p.name, np.stack(images), prompts, negatives, kept, skipped)
     faces = load(path, size=size, limit=limit, progress=False)
     return ImageSet(
         faces.name, np.asarray(faces.images[faces.index]), files=[faces.files[i] for i in faces.index]
@@ -166,7 +178,7 @@ def evaluate(samples: ImageSet, config: EvalConfig | None = None) -> tuple[dict,
     t0 = time.time()
     n = len(samples.images)
     if n < 10:
-        raise ValueError(
+        raise InvalidInput(
             f"{n} samples are too few to measure a set; generate at least 10 (1,000+ for stable numbers)"
         )
     ref_faces = reference_set(c.ref, c.ref_limit)

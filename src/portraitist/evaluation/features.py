@@ -2,7 +2,8 @@
 
 - EfficientNet-Lite0 ImageNet features (1280-d, pooled), faces upscaled to 160 px: realism metrics.
   Not Inception: a Fréchet distance here is `fd_effnet`, never "FID".
-- SFace identity embeddings (128-d, unit length), after YuNet alignment: identity metrics.
+- SFace identity embeddings (128-d, unit length), after YuNet alignment: identity metrics
+  (quality/identity.py, which generation-time checks use too).
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from functools import cache
 import numpy as np
 
 from ..paths import cache_dir
-from ..quality import models
-from ..quality.analysis import detect
+from ..quality.identity import sface_features  # noqa: F401  (the identity feature space)
 
 EFFNET_SIZE = 160  # 16 ms a face here, against 44 ms at 224 (bench/bench_evaluate.py); 5k faces in 80 s
 
@@ -40,26 +40,6 @@ def effnet_features(images: np.ndarray, batch: int = 100) -> np.ndarray:
             x = F.interpolate(x, size=EFFNET_SIZE, mode="bilinear", align_corners=False, antialias=False)
             out.append(net.features(x).numpy())
     return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 1280), np.float32)
-
-
-def sface_features(images: np.ndarray, detections=None) -> tuple[np.ndarray, np.ndarray]:
-    """Unit-length identity embeddings and a mask of faces YuNet found (others are zero rows)."""
-    import cv2
-
-    rec = models.sface()
-    scores, rows = detections or detect(images)
-    feats = np.zeros((len(images), 128), np.float32)
-    for i, row in enumerate(rows):
-        if row is None or scores[i] < models.DETECT_SCORE:
-            continue
-        big = cv2.resize(
-            np.ascontiguousarray(images[i][:, :, ::-1]),
-            (models.DETECT_SIZE,) * 2,
-            interpolation=cv2.INTER_CUBIC,
-        )
-        f = rec.feature(rec.alignCrop(big, row)).ravel()
-        feats[i] = f / (np.linalg.norm(f) + 1e-9)
-    return feats, scores >= models.DETECT_SCORE
 
 
 def cached(key: str, compute: Callable[[], np.ndarray | tuple]) -> np.ndarray | tuple:

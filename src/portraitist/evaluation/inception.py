@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..errors import InvalidInput
 from .metrics import frechet_distance
 
 INCEPTION_SIZE = 299
@@ -53,7 +54,7 @@ def load_inception(path: str | os.PathLike):
     try:
         return torch.jit.load(str(path), map_location="cpu").eval()
     except RuntimeError as e:
-        raise ValueError(f"{path} is not a TorchScript Inception file: {e}") from e
+        raise InvalidInput(f"{path} is not a TorchScript Inception file: {e}") from e
 
 
 def inception_features(images: np.ndarray, model, batch: int = 32) -> np.ndarray:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
+from ..errors import InvalidInput
+
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^1/2), Heusel et al. 2017."""
     if len(a) < 2 or len(b) < 2:
-        raise ValueError("Fréchet distance needs at least two samples on each side")
+        raise InvalidInput("Fréchet distance needs at least two samples on each side")
     a, b = a.astype(np.float64), b.astype(np.float64)
     mu1, mu2 = a.mean(0), b.mean(0)
     s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
@@ -31,7 +33,7 @@ def kid(a: np.ndarray, b: np.ndarray, subsets: int = 50, subset_size: int = 1000
     rng = np.random.default_rng(seed)
     m = min(len(a), len(b), subset_size)
     if m < 2:
-        raise ValueError("KID needs at least two samples on each side")
+        raise InvalidInput("KID needs at least two samples on each side")
     d = a.shape[1]
     total = 0.0
     for _ in range(subsets):
@@ -69,7 +71,7 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[fl
     """Improved precision and recall (Kynkäänniemi et al. 2019): precision is the share of fakes
     inside the real manifold (union of k-NN balls), recall the share of reals inside the fake one."""
     if min(len(real), len(fake)) <= k:
-        raise ValueError(f"precision/recall with k={k} needs more than {k} samples on each side")
+        raise InvalidInput(f"precision/recall with k={k} needs more than {k} samples on each side")
     precision = _covered(fake, real, _radii(real, k)).mean()
     recall = _covered(real, fake, _radii(fake, k)).mean()
     return float(precision), float(recall)

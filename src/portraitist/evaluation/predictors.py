@@ -28,7 +28,7 @@ class Predictions:
 def attribute_net():
     from ..checkpoints import load_into
     from ..nets.attribute_net import AttributeNet
-    from ..training.attributes import WEIGHTS
+    from ..paths import ATTRIBUTE_WEIGHTS as WEIGHTS
 
     net = AttributeNet()
     load_into(net, WEIGHTS)

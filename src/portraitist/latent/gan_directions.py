@@ -19,8 +19,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.nn import functional as F
+from tqdm import tqdm
 
-from ..gan import FaceGAN, to_uint8
+from ..errors import InvalidInput
+from ..pipelines.face_gan import FaceGAN, to_uint8
+from ..vocabulary import YOUNG_MAX
 
 
 @dataclass
@@ -58,7 +61,7 @@ def boundary(ws: np.ndarray, labels: np.ndarray, ridge: float = 1e-2) -> np.ndar
     """Unit normal of the linear boundary separating labels True from False in W (LDA)."""
     labels = np.asarray(labels, bool)
     if labels.all() or not labels.any():
-        raise ValueError("both classes are needed to find a boundary; sample more faces")
+        raise InvalidInput("both classes are needed to find a boundary; sample more faces")
     mu_pos, mu_neg = ws[labels].mean(0), ws[~labels].mean(0)
     centred = np.concatenate([ws[labels] - mu_pos, ws[~labels] - mu_neg])
     cov = centred.T @ centred / len(ws)
@@ -85,7 +88,8 @@ def pca_directions(ws: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]
 
 def attribute_labels(images: np.ndarray) -> dict[str, np.ndarray]:
     """Binary labels for the supervised directions from the project's attribute reader (CelebA
-    attributes, FairFace age bins) and lighting measured from pixels: age (expected age over 40),
+    attributes, FairFace age bins) and lighting measured from pixels: age (expected age past
+    vocabulary.YOUNG_MAX: the face is not "young"),
     gender (male), smile, eyeglasses, blond and black hair, light from the left, warm light.
 
     Deliberately not the instruments that measure prompt adherence for gender, age and smile
@@ -100,7 +104,7 @@ def attribute_labels(images: np.ndarray) -> dict[str, np.ndarray]:
     age = age_bins @ np.array([(lo + hi) / 2 for lo, hi in AGE_BINS.values()])
     m = measure(images)
     return {
-        "age": age > 40,
+        "age": age >= YOUNG_MAX,
         "gender": col["Male"],
         "smile": col["Smiling"],
         "glasses": col["Eyeglasses"],
@@ -145,9 +149,9 @@ def edit_w(w: torch.Tensor, directions: Directions, edits: dict[str, float]) -> 
     out = w.clone()
     for name, strength in edits.items():
         if name not in directions.vectors:
-            raise ValueError(f"unknown direction {name!r}; choose from {', '.join(directions.vectors)}")
+            raise InvalidInput(f"unknown direction {name!r}; choose from {', '.join(directions.vectors)}")
         if not -5 <= float(strength) <= 5:
-            raise ValueError(f"edit strength must be between -5 and 5 standard deviations, got {strength}")
+            raise InvalidInput(f"edit strength must be between -5 and 5 standard deviations, got {strength}")
         out += float(strength) * directions.spread[name] * torch.from_numpy(directions.vectors[name]).float()
     return out
 
@@ -162,7 +166,7 @@ def interpolation_frames(gan: FaceGAN, seed_a: int, seed_b: int, frames: int = 8
                          truncation: float = 0.7) -> np.ndarray:  # fmt: skip
     """Faces from seed_a to seed_b: slerp between the z's (space='z') or lerp between the w's ('w')."""
     if space not in ("z", "w"):
-        raise ValueError("space must be 'z' or 'w'")
+        raise InvalidInput("space must be 'z' or 'w'")
     za, zb = gan.z([seed_a]), gan.z([seed_b])
     ts = np.linspace(0, 1, frames)
     with torch.inference_mode():
@@ -197,14 +201,14 @@ def project(gan: FaceGAN, image: np.ndarray, steps: int = 300, lr: float = 0.05,
     Returns (w, reconstruction, PSNR in dB)."""
     res = gan.G.resolution
     if image.shape != (res, res, 3):
-        raise ValueError(f"projection needs a {res}x{res} RGB image, got shape {image.shape}")
+        raise InvalidInput(f"projection needs a {res}x{res} RGB image, got shape {image.shape}")
     target = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 127.5 - 1
     w0 = gan.G.w_avg.detach().clone()[None]
     w = (w0.unsqueeze(1).repeat(1, gan.G.num_ws, 1) if per_layer else w0).requires_grad_(True)
     opt = torch.optim.Adam([w], lr=lr)
     noise_gen_seed = seed
     with torch.enable_grad():
-        for _ in range(steps):
+        for _ in tqdm(range(steps), desc="projecting", unit="step", mininterval=2, leave=False):
             x = gan.G.synthesis(w, noise_seed=noise_gen_seed)
             loss = F.mse_loss(x, target) + F.mse_loss(F.avg_pool2d(x, 4), F.avg_pool2d(target, 4))
             opt.zero_grad()

@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..generate import DEFAULTS, FaceDiffusion
+from ..errors import InvalidInput
+from ..pipelines.face_diffusion import FaceDiffusion
 
 DIRECTIONS = {
     "age": ("portrait photo of an elderly person", "portrait photo of a young person"),
@@ -45,7 +46,7 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
 
 def direction(model: FaceDiffusion, name: str) -> torch.Tensor:
     if name not in DIRECTIONS:
-        raise ValueError(f"unknown direction {name!r}; choose from {', '.join(DIRECTIONS)}")
+        raise InvalidInput(f"unknown direction {name!r}; choose from {', '.join(DIRECTIONS)}")
     pos, neg = model.text.encode(list(DIRECTIONS[name]))
     return pos - neg
 
@@ -55,40 +56,39 @@ def edited_embedding(model: FaceDiffusion, prompt: str, edits: dict[str, float])
     norm = e.norm()
     for name, strength in edits.items():
         if not -MAX_STRENGTH <= float(strength) <= MAX_STRENGTH:
-            raise ValueError(
+            raise InvalidInput(
                 f"edit strength for {name} must be between -{MAX_STRENGTH:g} and {MAX_STRENGTH:g}, got {strength}"
             )
         e = e + float(strength) * direction(model, name)
     return (e / e.norm() * norm).unsqueeze(0)  # MiniLM embeddings are unit length: stay on that sphere
 
 
-def edit(model: FaceDiffusion, prompt: str, seed: int, edits: dict[str, float], negative_prompt: str | None = None,
-         steps: int = DEFAULTS["num_inference_steps"], guidance: float = DEFAULTS["guidance_scale"],
-         sampler: str = DEFAULTS["sampler"]) -> np.ndarray:  # fmt: skip
+def edit(model: FaceDiffusion, prompt: str, seed: int, edits: dict[str, float], negative_prompt: str | None,
+         steps: int, guidance: float, sampler: str) -> np.ndarray:  # fmt: skip
     """The face of (prompt, seed) with its prompt embedding moved along the named directions."""
     negative = model.text.encode([negative_prompt]) if negative_prompt else None
     return model.sample(edited_embedding(model, prompt, edits), negative, steps, guidance, [seed], sampler)[0]
 
 
 def interpolate_prompts(
-    model: FaceDiffusion, a: str, b: str, seed: int, frames: int = 8, **settings
+    model: FaceDiffusion, a: str, b: str, seed: int, frames: int, steps: int, guidance: float, sampler: str
 ) -> np.ndarray:
     ea, eb = model.text.encode([a, b])
     cond = torch.stack([slerp(ea, eb, t) for t in np.linspace(0, 1, frames)])
-    return _run(model, cond, [seed] * frames, None, settings)
+    return model.sample(cond, None, steps, guidance, [seed] * frames, sampler)
 
 
 def interpolate_seeds(
-    model: FaceDiffusion, prompt: str, seed_a: int, seed_b: int, frames: int = 8, **settings
+    model: FaceDiffusion,
+    prompt: str,
+    seed_a: int,
+    seed_b: int,
+    frames: int,
+    steps: int,
+    guidance: float,
+    sampler: str,
 ) -> np.ndarray:
-    na, nb = (torch.randn(4, 16, 16, generator=torch.Generator().manual_seed(s)) for s in (seed_a, seed_b))
+    na, nb = model.initial_noise([seed_a, seed_b])
     noise = torch.stack([slerp(na, nb, t) for t in np.linspace(0, 1, frames)])
     cond = model.text.encode([prompt]).expand(frames, -1)
-    return _run(model, cond, [seed_a] * frames, noise, settings)
-
-
-def _run(model, cond, seeds, noise, settings) -> np.ndarray:
-    steps = settings.get("steps", DEFAULTS["num_inference_steps"])
-    guidance = settings.get("guidance", DEFAULTS["guidance_scale"])
-    sampler = settings.get("sampler", DEFAULTS["sampler"])
-    return model.sample(cond, None, steps, guidance, seeds, sampler, noise=noise)
+    return model.sample(cond, None, steps, guidance, [seed_a] * frames, sampler, noise=noise)

@@ -20,6 +20,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..errors import InvalidInput
+
 
 class EqualLinear(nn.Module):
     def __init__(
@@ -136,7 +138,9 @@ class Generator(nn.Module):
     ) -> None:
         super().__init__()
         if resolution < 8 or resolution & (resolution - 1):
-            raise ValueError(f"resolution must be a power of two of at least 8, got {resolution}")
+            raise InvalidInput(f"resolution must be a power of two of at least 8, got {resolution}")
+        self.config = {"resolution": resolution, "z_dim": z_dim, "w_dim": w_dim, "base": base,
+                       "map_layers": map_layers, "cap": cap}  # fmt: skip
         self.resolution, self.z_dim, self.w_dim = resolution, z_dim, w_dim
         self.mapping = Mapping(z_dim, w_dim, map_layers)
         self.const = nn.Parameter(torch.randn(1, channels(4, base, cap), 4, 4))
@@ -167,7 +171,7 @@ class Generator(nn.Module):
         n = w.shape[0]
         if isinstance(noise_seed, list | tuple):
             if len(noise_seed) != n:
-                raise ValueError(f"{len(noise_seed)} noise seeds for {n} samples")
+                raise InvalidInput(f"{len(noise_seed)} noise seeds for {n} samples")
             gens = [torch.Generator().manual_seed(int(s)) for s in noise_seed]
         else:
             gens = [torch.Generator().manual_seed(noise_seed)] if noise_seed is not None else None

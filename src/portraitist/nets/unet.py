@@ -22,6 +22,8 @@ class UNet(nn.Module):
     def __init__(self, in_ch: int = 4, ch: int = 64, mults=(1, 2, 2), attn_levels=(2,), text_dim: int = 384,
                  emb_dim: int = 256, dropout: float = 0.0) -> None:  # fmt: skip
         super().__init__()
+        self.config = {"in_ch": in_ch, "ch": ch, "mults": list(mults), "attn_levels": list(attn_levels),
+                       "text_dim": text_dim, "emb_dim": emb_dim, "dropout": dropout}  # fmt: skip
         self.emb_dim = emb_dim
         self.time = nn.Sequential(nn.Linear(emb_dim, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
         self.text = nn.Sequential(nn.Linear(text_dim, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))

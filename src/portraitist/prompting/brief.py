@@ -7,7 +7,7 @@
     brief.to_prompt()   # "close-up portrait photo of a woman in her thirties with auburn hair, ..."
     PortraitBrief.parse("85mm headshot of a smiling old man, rim light")  # the same parts, found
 
-Parsing reads the vocabulary below (and numbers for age, focal length and aperture); what it does
+Parsing reads the words of portraitist.vocabulary (and numbers for age, focal length and aperture); what it does
 not recognise is kept in `extra` so that nothing a user wrote disappears on a round trip.
 """
 
@@ -16,57 +16,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields
 
-SHOTS = ("extreme close-up", "close-up", "headshot", "head and shoulders", "half-length")
-GENDERS = {
-    "woman": ("woman", "women", "female", "lady", "girl"),
-    "man": ("man", "men", "male", "gentleman", "boy", "guy"),
-    "person": ("person", "non-binary person", "individual"),
-}
-AGE_WORDS = (
-    "baby", "child", "teenage", "young", "middle-aged", "mature", "elderly", "old", "senior",
-)  # fmt: skip
-DECADE_WORDS = ("twenties", "thirties", "forties", "fifties", "sixties", "seventies", "eighties", "nineties")
-ETHNICITIES = (
-    "East Asian", "Southeast Asian", "South Asian", "Indian", "Middle Eastern", "Black", "African",
-    "African-American", "white", "Caucasian", "Latina", "Latino", "Hispanic", "Native American",
-    "Pacific Islander", "mixed-race",
-)  # fmt: skip
-HAIR_COLOURS = (
-    "platinum blond", "strawberry blond", "blond", "blonde", "black", "dark brown", "brown",
-    "light brown", "auburn", "red", "ginger", "copper", "grey", "gray", "silver", "white",
-)  # fmt: skip
-EYE_COLOURS = ("blue", "green", "brown", "dark brown", "hazel", "grey", "gray", "amber")
-FEATURES = (
-    "freckles", "beard", "full beard", "stubble", "moustache", "mustache", "eyeglasses", "glasses",
-    "sunglasses", "earrings", "dimples", "wrinkles", "a scar", "tattoos", "braces", "makeup",
-    "red lipstick", "bangs", "curly hair", "wavy hair", "straight hair", "a hat", "a headscarf",
-    "bald head", "laugh lines",
-)  # fmt: skip
-EXPRESSIONS = (
-    "soft smile", "broad smile", "smiling", "laughing", "serious", "neutral expression", "pensive",
-    "contemplative", "confident", "surprised", "sad", "angry", "calm", "playful", "stern",
-)  # fmt: skip
-LIGHT_DIRECTIONS = (
-    "from the left", "from the right", "from above", "from below", "from behind", "front light",
-    "side light", "backlit", "rim light", "Rembrandt lighting", "butterfly lighting",
-    "split lighting", "loop lighting",
-)  # fmt: skip
-LIGHT_QUALITIES = (
-    "soft window light", "window light", "golden hour", "blue hour", "overcast light",
-    "soft light", "hard light", "diffused light", "studio lighting", "natural light",
-    "dramatic lighting", "low-key lighting", "high-key lighting", "candlelight", "neon light",
-)  # fmt: skip
-FILMS = (
-    "Kodak Portra 400", "Kodak Portra 800", "Kodak Ektar 100", "Kodak Tri-X 400", "Fujifilm Pro 400H",
-    "Fujifilm Velvia 50", "Ilford HP5", "Cinestill 800T", "black and white", "monochrome",
-    "teal and orange grade", "cinematic colour grade", "warm colour grade", "cool colour grade",
-    "muted tones", "film grain",
-)  # fmt: skip
-QUALITY = (
-    "sharp focus", "highly detailed", "natural skin texture", "professional photography",
-    "award-winning", "8k", "4k", "high resolution", "photorealistic", "shallow depth of field",
-    "bokeh",
-)  # fmt: skip
+from ..vocabulary import (
+    AGE_WORDS,
+    DECADE_WORDS,
+    ETHNICITIES,
+    EXPRESSIONS,
+    EYE_COLOURS,
+    FEATURES,
+    FILMS,
+    GENDERS,
+    HAIR_COLOURS,
+    LIGHT_DIRECTIONS,
+    LIGHT_QUALITIES,
+    QUALITY,
+    SHOTS,
+)
 
 
 @dataclass

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..vocabulary import HAIR_GROUPS, NEGATION, NOT_SMILING, SMILING
 from .brief import PortraitBrief
-from .negatives import NEGATION
 
 SUGGESTIONS = {
     "age": "add an age, e.g. 'in her thirties', '34-year-old' or 'elderly'",
@@ -22,13 +22,7 @@ SUGGESTIONS = {
     "subject": "say who: 'a woman', 'an elderly man', 'a teenage girl'",
 }
 VAGUE_WORDS = ("beautiful", "nice", "good", "pretty", "amazing", "perfect", "cool", "interesting")
-CONFLICTS = (
-    (
-        {"smiling", "soft smile", "broad smile", "laughing"},
-        {"serious", "stern", "sad", "angry"},
-        "expression",
-    ),
-)
+CONFLICTS = ((SMILING, NOT_SMILING - {"calm", "pensive", "contemplative"}, "expression"),)
 CLIP_TOKEN_LIMIT = 77
 
 
@@ -81,10 +75,10 @@ def lint(prompt: str) -> list[Hint]:
             hints.append(
                 Hint(part, "conflict", f"asks for both {sorted(found & a)[0]!r} and {sorted(found & b)[0]!r}")
             )
-    hair = re.findall(
-        r"\b(blond|blonde|black|brown|red|auburn|grey|gray|white|silver)[- ]hair", prompt, re.IGNORECASE
-    )
-    if len({h.lower().replace("blonde", "blond").replace("gray", "grey") for h in hair}) > 1:
+    hair_words = "|".join(sorted((w for ws in HAIR_GROUPS.values() for w in ws), key=len, reverse=True))
+    hair = re.findall(rf"\b({hair_words}|red|auburn|ginger)[- ]hair", prompt, re.IGNORECASE)
+    groups = {next((g for g, ws in HAIR_GROUPS.items() if h.lower() in ws), h.lower()) for h in hair}
+    if len(groups) > 1:
         hints.append(Hint("hair_colour", "conflict", f"names several hair colours: {', '.join(hair)}"))
     for m in NEGATION.finditer(prompt):
         hints.append(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from ..errors import InvalidInput
 from . import models
 
 MESH_SIZE = 256
@@ -166,7 +167,7 @@ def analyse(images: np.ndarray, progress: bool = False, detections: Detections |
     from tqdm import tqdm
 
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
-        raise ValueError(f"expected (N, H, W, 3) uint8 images, got {images.shape} {images.dtype}")
+        raise InvalidInput(f"expected (N, H, W, 3) uint8 images, got {images.shape} {images.dtype}")
     n = len(images)
     scores, _ = detections or detect(images)
     out = {f.name: np.full(n, np.nan, np.float32) for f in fields(FaceMeasures)}

@@ -40,7 +40,7 @@ def eye_thresholds(iris: np.ndarray, openness: np.ndarray, gaze: np.ndarray) -> 
 
 
 def identity_threshold(limit: int) -> dict:
-    from ..evaluation.features import sface_features
+    from .identity import sface_features
 
     faces = load("celeba64", progress=False).filter(split="valid")
     rows = faces.index[:limit]

@@ -10,10 +10,12 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from ..errors import PortraitistError
+
 INSTALL_HINT = "install the measuring instruments with `pip install 'portraitist[quality]'` (see README)"
 
 
-class MissingModelError(ImportError):
+class MissingModelError(PortraitistError, ImportError):
     pass
 
 

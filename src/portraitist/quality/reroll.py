@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ..errors import InvalidInput
 from .analysis import analyse
 from .checks import score, verdicts
 
@@ -24,7 +25,7 @@ def reroll(
     """`generate(seeds)` returns (len(seeds), H, W, 3) uint8 faces. Returns the kept faces and, per
     face, {"seed", "tries", "qa": verdict, "score"}. `tries=1` measures without regenerating."""
     if tries < 1:
-        raise ValueError(f"tries must be at least 1, got {tries}")
+        raise InvalidInput(f"tries must be at least 1, got {tries}")
     seeds = list(seeds)
     best_img: list[np.ndarray | None] = [None] * len(seeds)
     info: list[dict] = [{} for _ in seeds]

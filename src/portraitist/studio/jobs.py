@@ -81,7 +81,7 @@ class JobQueue:
     def __init__(self, gallery: Gallery, runner: Runner, workers: int = 1, max_queued: int = 8) -> None:
         self.gallery, self.runner = gallery, runner
         self.max_queued, self.workers = max_queued, workers
-        self.seconds_per_image = 1.0  # measured as images finish (moving average); sets Retry-After
+        self.seconds_per_image = 1.0  # measured between images (moving average); sets Retry-After
         self.jobs: dict[str, Job] = {}
         self._waiting: queue.Queue[Job | None] = queue.Queue()
         self._lock = threading.Lock()
@@ -113,12 +113,12 @@ class JobQueue:
         with self._lock:
             waiting = sum(j.status == "queued" for j in self.jobs.values())
             if waiting >= self.max_queued:
-                pending = sum(
-                    j.request.get("n", 1) - j.image_index
-                    for j in self.jobs.values()
-                    if j.status in ("queued", "running")
-                )
-                raise QueueFull(max(1, math.ceil(pending * self.seconds_per_image / self.workers)))
+                # a place frees when the first waiting job starts: when a running job finishes
+                remaining = [
+                    j.request.get("n", 1) - j.image_index for j in self.jobs.values() if j.status == "running"
+                ]
+                soonest = min(remaining) if len(remaining) >= self.workers else 0
+                raise QueueFull(max(1, math.ceil(soonest * self.seconds_per_image)))
             job = Job(uuid.uuid4().hex[:16], request)
             self.jobs[job.id] = job
             self.gallery.save_job(job.id, request)
@@ -163,19 +163,24 @@ class JobQueue:
             job.touch(status="running", started=time.time())
             self.gallery.set_job(job.id, "running")
 
-            last = [time.time()]
+            last: list[float | None] = [None]  # set at the first step: loading a model is not per image
 
             def on_image(image: Image.Image, qa: dict | None, job: Job = job, last: list = last) -> None:
                 now = time.time()
-                self.seconds_per_image = 0.8 * self.seconds_per_image + 0.2 * (now - last[0])
+                if last[0] is not None:
+                    self.seconds_per_image = 0.7 * self.seconds_per_image + 0.3 * (now - last[0])
                 last[0] = now
                 row = self.gallery.add(image, job.id, job.image_index, qa)
                 job.touch(images=[*job.images, row], image_index=job.image_index + 1)
                 self.gallery.set_job(job.id, "running", done_images=job.image_index)
 
-            def on_step(step: int, total: int, preview: Image.Image | None, job: Job = job) -> None:
+            def on_step(
+                step: int, total: int, preview: Image.Image | None, job: Job = job, last: list = last
+            ) -> None:
                 if job.cancel.is_set():
                     raise Cancelled()
+                if last[0] is None:
+                    last[0] = time.time()
                 job.touch(
                     step=step, total=total, preview=_data_url(preview) if preview is not None else job.preview
                 )

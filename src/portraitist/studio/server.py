@@ -28,42 +28,47 @@ from pathlib import Path
 from typing import Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..engines.base import MAX_PROMPT_CHARS
 from .gallery import Gallery
 from .jobs import Job, JobQueue, QueueFull
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY = 64 * 1024
-LIMITS = {"prompt_chars": 1000, "steps": 100, "n": 16, "reroll": 4, "side": 1536}
 
 
 class JobRequest(BaseModel):
+    """The shape of a job; its ranges and defaults are the model card's, checked by
+    `Request.resolve` like every other caller's (422 with its message when out of range)."""
+
     model_config = ConfigDict(extra="forbid")
-    prompt: str = Field(min_length=1, max_length=LIMITS["prompt_chars"])
-    negative_prompt: str | None = Field(None, max_length=LIMITS["prompt_chars"])
+    prompt: str
+    negative_prompt: str | None = None
     negative_presets: list[str] = Field(default_factory=list, max_length=5)
     model: str = "face-diffusion"
-    seed: int = Field(0, ge=0, lt=2**53)
-    steps: int | None = Field(None, ge=1, le=LIMITS["steps"])
-    guidance: float | None = Field(None, ge=0, le=30)
-    sampler: str | None = Field(None, max_length=20)
-    n: int = Field(1, ge=1, le=LIMITS["n"])
-    reroll: int = Field(0, ge=0, le=LIMITS["reroll"])
-    truncation: float | None = Field(None, ge=0, le=1.5)
-    width: int | None = Field(None, ge=64, le=LIMITS["side"])
-    height: int | None = Field(None, ge=64, le=LIMITS["side"])
+    seed: int = 0
+    steps: int | None = None
+    guidance: float | None = None
+    sampler: str | None = Field(None, max_length=40)
+    n: int = 1
+    reroll: int = 0
+    truncation: float | None = None
+    width: int | None = None
+    height: int | None = None
 
 
 class BriefRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str | None = Field(None, max_length=LIMITS["prompt_chars"])
+    text: str | None = Field(None, max_length=MAX_PROMPT_CHARS)
     brief: dict[str, str | int | float | list[str] | None] | None = None
     model: str = "face-diffusion"
     negative_presets: list[str] = Field(default_factory=list, max_length=5)
-    negative_prompt: str | None = Field(None, max_length=LIMITS["prompt_chars"])
+    negative_prompt: str | None = Field(None, max_length=MAX_PROMPT_CHARS)
 
 
 class EditRequest(BaseModel):
@@ -130,7 +135,7 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, gan_w
     model_weights = {"face-diffusion": weights, "face-gan": gan_weights}
     jobs = JobQueue(gallery, runner or make_runner(model_weights), workers=workers, max_queued=max_queued)
     resumed = jobs.resume_unfinished()
-    app = FastAPI(title="portraitist studio", version="0.1.0",
+    app = FastAPI(title="portraitist studio", version="0.1.0", docs_url=None, redoc_url=None,
                   description="Generate, browse, edit and check portraits. Every image carries its settings.")  # fmt: skip
     app.state.gallery, app.state.jobs = gallery, jobs
     app.state.startup = {"repaired_images": repaired, "resumed_jobs": resumed}
@@ -195,14 +200,18 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, gan_w
             "coverage": rows,
         }
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(request: Request, exc: RequestValidationError):
+        # pydantic's errors echo the input, which may be unserialisable (NaN): keep the rest
+        errors = [{k: v for k, v in e.items() if k not in ("input", "ctx")} for e in exc.errors()]
+        return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
     @app.post("/api/jobs", status_code=202, dependencies=guard)
     def submit(body: JobRequest, response: Response) -> dict:
-        from ..engines import check_request
-
         request = body.model_dump()
         try:
             engine = engine_for(body.model, model_weights.get(body.model))
-            check_request(engine.card, job_request(request, body.seed, body.n))
+            job_request(request, body.seed, body.n).resolve(engine.card)
             ok, why = engine.availability()
             if not ok:
                 raise HTTPException(409, f"{body.model} cannot run here now: {why}")
@@ -283,25 +292,25 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, gan_w
         from PIL import Image
 
         from ..engines import EngineUnavailable
-        from ..latent.prompt_edits import DIRECTIONS, edit
+        from ..engines.registry import model_names
+        from ..vocabulary import EDITS
 
         row = image_or_404(body.image_id)
         s = row["settings"]
-        if s.get("model") not in ("face-diffusion", "face-gan"):
-            raise HTTPException(422, "latent edits work on face-diffusion and face-gan images")
-        unknown = set(body.edits) - set(DIRECTIONS)
+        model = s.get("model")
+        if model not in model_names():
+            raise HTTPException(422, f"image {row['id']} was not made by a known model")
+        engine = engine_for(model, model_weights.get(model))
+        if "edit" not in engine.card.capabilities:
+            raise HTTPException(422, f"{model} cannot edit faces (its card lists no 'edit')")
+        unknown = set(body.edits) - set(EDITS)
         if unknown:
             raise HTTPException(
-                422, f"unknown direction {sorted(unknown)[0]!r}; choose from {', '.join(DIRECTIONS)}"
+                422, f"unknown direction {sorted(unknown)[0]!r}; choose from {', '.join(EDITS)}"
             )
         started = time.perf_counter()
-        engine = engine_for(s["model"], model_weights.get(s["model"]))
         try:
-            if s["model"] == "face-gan":
-                face = engine.edit(s, body.edits)
-            else:
-                face = edit(engine.model, s["prompt"], int(s["seed"]), body.edits, s.get("negative_prompt"),
-                            int(s.get("steps", 8)), float(s.get("guidance", 3.0)), s.get("sampler", "dpmpp_2m"))  # fmt: skip
+            face = engine.edit(s, body.edits)
         except ValueError as e:
             raise HTTPException(422, str(e)) from None
         except EngineUnavailable as e:
@@ -339,6 +348,21 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, gan_w
         summary = {f"{k}_rate": sum(x[k] for x in results) / len(results) for k in keys}
         return {"images": results, "summary": summary}
 
+    @app.get("/docs", include_in_schema=False)
+    def api_docs():
+        # Swagger UI from the swagger-ui-bundle package, not a CDN: the page works offline
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="portraitist studio API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css", swagger_favicon_url="/favicon.ico")  # fmt: skip
+
+    try:
+        from swagger_ui_bundle import swagger_ui_path
+
+        app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+    except ImportError:  # the page then says so in its console; the API itself is unaffected
+        pass
     app.mount("/", StaticFiles(directory=STATIC, html=True), name="studio")
     return app
 
@@ -355,4 +379,7 @@ def engine_for(name: str, weights: str | None = None):
 def serve(host: str = "127.0.0.1", port: int = 8765, **options) -> None:
     import uvicorn
 
+    from ..threads import use_free_cores
+
+    use_free_cores()
     uvicorn.run(create_app(**options), host=host, port=port, log_level="info")

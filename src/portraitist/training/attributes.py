@@ -22,8 +22,9 @@ from ..checkpoints import save_weights
 from ..data import FaceSet, load, to_tensor
 from ..data.schema import AGE_BINS, CELEBA_ATTRIBUTES
 from ..nets.attribute_net import AGE_BIN_NAMES, FAIRFACE_RACES, AttributeNet
+from ..paths import ATTRIBUTE_WEIGHTS
 
-WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "attributes.safetensors"
+WEIGHTS = ATTRIBUTE_WEIGHTS
 
 
 def fairface_targets(faces: FaceSet, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:

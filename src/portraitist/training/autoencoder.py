@@ -25,9 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.nn import functional as F
-from tqdm import tqdm
 
-from ..checkpoints import load_into, save_weights
+from ..checkpoints import save_weights
 from ..contact_sheet import contact_sheet
 from ..data import to_tensor
 from ..nets.autoencoder import Autoencoder
@@ -35,15 +34,13 @@ from ..nets.patch_discriminator import PatchDiscriminator
 from .data_mix import training_mixture
 from .loop import (
     EMA,
-    Budget,
     JointOptimizer,
+    TrainingRun,
     average_gradients,
-    broadcast_stop,
     check_arguments,
     init_distributed,
-    load_checkpoint,
-    save_checkpoint,
     seed_everything,
+    start_budget,
     trainer_arguments,
     wrap_ddp,
 )
@@ -103,6 +100,12 @@ def parse(argv=None) -> argparse.Namespace:
                     help="weight of a patch discriminator's loss, relative to the pixel losses' gradient "
                          "(0: off; latent diffusion uses 0.5)")  # fmt: skip
     ap.add_argument("--adversarial-start", type=int, default=1000, help="steps of pixel losses alone first")
+    ap.add_argument("--width", type=int, default=64, help="base width (ignored with --init-from)")
+    ap.add_argument(
+        "--latent-channels", type=int, default=4, help="latent channels (ignored with --init-from)"
+    )
+    ap.add_argument("--factor", type=int, choices=(2, 4), default=4,
+                    help="downsampling: 4 gives a 16x16 latent, 2 a 32x32 one (ignored with --init-from)")  # fmt: skip
     args = ap.parse_args(argv)
     if not 0 <= args.adversarial <= 10:
         ap.error("--adversarial must be between 0 and 10")
@@ -116,16 +119,19 @@ def parse(argv=None) -> argparse.Namespace:
 def main(argv=None) -> dict:
     args = parse(argv)
     check_arguments(args)
+    budget = start_budget(args)
     dist = init_distributed()
     rng = seed_everything(args.seed, dist.rank)
     mixture, _ = training_mixture(args.data, args.limit)
-    ae = Autoencoder()
     if args.init_from:
-        load_into(ae, args.init_from)
+        ae, _ = Autoencoder.from_file(args.init_from)
+    else:
+        ae = Autoencoder(args.width, args.latent_channels, args.factor)
     if args.decoder_only:
         ae.encoder.requires_grad_(False)
     ema = EMA(ae, 0.999)
     opt = torch.optim.AdamW([p for p in ae.parameters() if p.requires_grad], lr=args.lr, weight_decay=0.0)
+    ae_opt = opt
     modules = {"model": ae, "ema": ema.module}
     disc = opt_d = None
     if args.adversarial:
@@ -133,20 +139,12 @@ def main(argv=None) -> dict:
         opt_d = torch.optim.Adam(disc.parameters(), lr=args.lr, betas=(0.5, 0.9))
         modules["disc"] = disc
         opt = JointOptimizer(opt, opt_d)
-    state = {"step": 0, "images": 0, "train_seconds": 0.0}
-    if args.resume:
-        state = load_checkpoint(args.out, modules, opt)
-        print(f"resumed {args.out} at step {state['step']}")
+    run = TrainingRun("autoencoder", args, dist, modules, opt, rng, images_per_step=args.batch, budget=budget)
+    run.resume_if_asked()
     model = wrap_ddp(ae, dist)
-    budget = Budget(
-        args.minutes, {"checkpoint": args.checkpoint_minutes * 60, "sample": args.sample_minutes * 60}
-    )
     fixed = to_tensor(mixture.sample(16, np.random.default_rng(123))[0])
-    bar = tqdm(desc="autoencoder", unit="img", disable=not dist.main, mininterval=5)
-    base_seconds = state["train_seconds"]
-    while True:
-        if broadcast_stop(budget.done(), dist):
-            break
+
+    def step(progress: float) -> dict:
         x = to_tensor(mixture.sample(args.batch, rng, flip=True)[0])
         if args.latent_noise:
             with torch.no_grad() if args.decoder_only else contextlib.nullcontext():
@@ -156,42 +154,35 @@ def main(argv=None) -> dict:
         else:
             y, raw = model(x)
         loss = autoencoder_loss(y, x, raw)
-        adversarial = disc is not None and state["step"] >= args.adversarial_start
+        adversarial = disc is not None and run.state["step"] >= args.adversarial_start
         if adversarial:
             g_loss = -disc(y).mean()
             last = ae.decoder.net[-1].weight
-            weight = args.adversarial * adaptive_weight(loss, g_loss, last)
-            loss = loss + weight * g_loss
+            loss = loss + args.adversarial * adaptive_weight(loss, g_loss, last) * g_loss
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss became {loss.item()} at step {state['step']}; lower --lr")
-        ae_opt = opt.opts[0] if disc is not None else opt
+            raise FloatingPointError(f"loss became {loss.item()} at step {run.state['step']}; lower --lr")
         ae_opt.zero_grad(set_to_none=True)
         loss.backward()
         if args.latent_noise:  # decoded outside the DDP wrapper: average the gradients by hand
             average_gradients(ae, dist)
         ae_opt.step()
-        if adversarial or (disc is not None and state["step"] >= args.adversarial_start - 100):
+        if adversarial or (disc is not None and run.state["step"] >= args.adversarial_start - 100):
             # hinge loss; D starts 100 steps before it is used, so its first verdicts mean something
             d_loss = F.relu(1 - disc(x)).mean() + F.relu(1 + disc(y.detach())).mean()
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             average_gradients(disc, dist)
             opt_d.step()
-        ema.update(ae, state["step"])
-        state["step"] += 1
-        state["images"] += args.batch * dist.world
-        state["train_seconds"] = base_seconds + budget.elapsed()
-        bar.update(args.batch * dist.world)
-        if state["step"] % 20 == 0:
-            bar.set_postfix(loss=f"{loss.item():.4f}")
-        if dist.main and budget.due("checkpoint"):
-            save_checkpoint(args.out, modules, opt, state | {"args": vars(args)})
-        if dist.main and budget.due("sample"):
-            with torch.no_grad():
-                recon = ema.module(fixed)[0]
-            sheet = contact_sheet(np.concatenate([to_uint8(fixed), to_uint8(recon)]), cell=64, columns=16)
-            sheet.save(args.out / f"recon-{state['step']:07d}.png")
-    bar.close()
+        ema.update(ae, run.state["step"])
+        return {"loss": loss.item()}
+
+    def write_preview() -> None:
+        with torch.no_grad():
+            recon = ema.module(fixed)[0]
+        sheet = contact_sheet(np.concatenate([to_uint8(fixed), to_uint8(recon)]), cell=64, columns=16)
+        sheet.save(args.out / f"recon-{run.state['step']:07d}.png")
+
+    state = run.loop(step, write_preview)
     result = {}
     if dist.main:
         if not args.decoder_only:  # a frozen encoder keeps the latent statistics it was exported with
@@ -202,16 +193,13 @@ def main(argv=None) -> dict:
                 "images": state["images"],
                 "psnr_fixed": psnr(ema.module(fixed)[0], fixed),
             }
-        save_checkpoint(args.out, modules, opt, state | {"args": vars(args)} | result)
+        run.state |= result
+        run.checkpoint()
         if args.export:
-            save_weights(
-                ema.module,
-                args.export,
-                {"kind": "autoencoder", **result, "args": {k: str(v) for k, v in vars(args).items()}},
-            )
-        print(
-            f"autoencoder: {state['step']} steps, {state['images']} images, PSNR on fixed faces {result['psnr_fixed']:.2f} dB"
-        )
+            meta = {"kind": "autoencoder", "config": ae.config, **result}
+            save_weights(ema.module, args.export, meta | {"args": {k: str(v) for k, v in vars(args).items()}})
+        print(f"autoencoder: {state['step']} steps, {state['images']} images, "
+              f"PSNR on fixed faces {result['psnr_fixed']:.2f} dB")  # fmt: skip
     return result
 
 

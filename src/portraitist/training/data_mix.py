@@ -8,6 +8,7 @@ others), where a model is scored against CelebA and the trade against balance is
 from __future__ import annotations
 
 from ..data import Balanced, FaceSet, Mixture, load
+from ..errors import InvalidInput
 
 DEFAULT_PACKS = ("celeba64", "fairface64", "utkface64")
 
@@ -21,7 +22,7 @@ def training_mixture(
     for name in names:
         train = load(name, limit=limit).filter(split="train")
         if len(train) == 0:
-            raise ValueError(f"{name} has no train split to learn from")
+            raise InvalidInput(f"{name} has no train split to learn from")
         races = train.groups("race")
         parts.append(Balanced(train, "race") if len(races) > 1 else train)
         sets.append(train)
@@ -38,9 +39,9 @@ def pack_weights(packs: str | tuple[str, ...]) -> tuple[list[str], list[float]]:
         try:
             w = float(weight) if weight else 1.0
         except ValueError:
-            raise ValueError(f"pack weight must be a number: {item!r}") from None
+            raise InvalidInput(f"pack weight must be a number: {item!r}") from None
         if not w > 0:
-            raise ValueError(f"pack weight must be positive: {item!r}")
+            raise InvalidInput(f"pack weight must be positive: {item!r}")
         names.append(name)
         weights.append(w)
     return names, weights

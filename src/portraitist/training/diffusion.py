@@ -19,7 +19,6 @@ times `--lr` over the run's minutes; `--formulation flow` trains rectified flow 
 from __future__ import annotations
 
 import argparse
-import json
 import random
 from pathlib import Path
 
@@ -28,28 +27,27 @@ import torch
 from tqdm import tqdm
 
 from ..captions import caption
-from ..checkpoints import load_into, load_weights, save_weights
+from ..checkpoints import load_weights
 from ..contact_sheet import contact_sheet
-from ..data import load, to_tensor
+from ..data import Balanced, Mixture, load, to_tensor
 from ..diffusion.edm import FORMULATIONS, Denoiser, edm_loss, flow_loss, karras_sigmas
 from ..diffusion.guidance import guided
 from ..diffusion.samplers import sample_dpmpp_2m
+from ..errors import InvalidInput
 from ..nets.autoencoder import Autoencoder
 from ..nets.unet import UNet
+from ..pipelines.face_diffusion import FaceDiffusion
 from ..text import TextEncoder
 from .autoencoder import to_uint8
 from .loop import (
     EMA,
-    Budget,
+    TrainingRun,
     barrier,
-    broadcast_progress,
     check_arguments,
     cosine_lr,
-    fingerprint,
     init_distributed,
-    load_checkpoint,
-    save_checkpoint,
     seed_everything,
+    start_budget,
     trainer_arguments,
     wrap_ddp,
 )
@@ -131,36 +129,53 @@ def build_latent_pack(
     return pack
 
 
-class BalancedDraw:
+class LatentRows:
+    """Row numbers of the latent pack, in the shape the data layer's samplers draw from (`groups`,
+    `_take`, `sample`), so the diffusion trainer balances its draws with the same `Balanced` and
+    `Mixture` as the trainers that draw images: a draw returns row numbers instead of faces."""
+
+    def __init__(self, name: str, rows: np.ndarray, group: np.ndarray | None = None) -> None:
+        self.name, self.rows, self.group = name, rows, group
+
+    def groups(self, by: str) -> dict[int, np.ndarray]:
+        known = self.group is not None and (self.group[self.rows] >= 0).any()
+        return (
+            {int(g): self.rows[self.group[self.rows] == g] for g in np.unique(self.group[self.rows])}
+            if known
+            else {}
+        )
+
+    def _take(self, rows: np.ndarray, rng, flip: bool) -> tuple[np.ndarray, list]:
+        return np.asarray(rows, np.int64), [None] * len(rows)
+
+    def sample(self, n: int, rng: np.random.Generator, flip: bool = False) -> tuple[np.ndarray, list]:
+        return self._take(self.rows[rng.integers(0, len(self.rows), size=n)], rng, flip)
+
+
+def latent_draw(data: dict, boost: dict[str, float], verbose: bool = True) -> Mixture:
     """Pack uniformly, then race group uniformly where known, then a face; except that a share of
-    draws goes to the faces of each boosted attribute (`boost`: [(their rows, share)])."""
-
-    def __init__(
-        self, pack: np.ndarray, group: np.ndarray, boost: list[tuple[np.ndarray, float]] = ()
-    ) -> None:
-        self.cells = []
-        for p in np.unique(pack):
-            rows = np.flatnonzero(pack == p)
-            groups = [rows[group[rows] == g] for g in np.unique(group[rows])]
-            self.cells.append(groups)
-        self.boost = [(rows, share) for rows, share in boost if len(rows)]
-        if sum(share for _, share in self.boost) >= 1:
-            raise ValueError("boosted shares must add up to less than 1")
-
-    def __call__(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        out = np.empty(n, np.int64)
-        for i in range(n):
-            u = rng.random() if self.boost else 1.0
-            for rows, share in self.boost:
-                if u < share:
-                    out[i] = rows[rng.integers(len(rows))]
-                    break
-                u -= share
-            else:
-                groups = self.cells[rng.integers(len(self.cells))]
-                g = groups[rng.integers(len(groups))]
-                out[i] = g[rng.integers(len(g))]
-        return out
+    draws goes to the faces of each boosted attribute."""
+    parts, weights = [], []
+    boosted = []
+    for name, share in boost.items():
+        rows = np.flatnonzero(data[f"has_{name}"])
+        if verbose:
+            print(
+                f"--boost {name}: {len(rows)} of {len(data['pack'])} faces"
+                + ("" if len(rows) else ", ignored")
+            )
+        if len(rows):
+            boosted.append((LatentRows(f"boost {name}", rows), share))
+    rest = 1 - sum(share for _, share in boosted)
+    packs = np.unique(data["pack"])
+    for p in packs:
+        rows = LatentRows(f"pack {p}", np.flatnonzero(data["pack"] == p), data["group"])
+        parts.append(Balanced(rows, "race") if len(rows.groups("race")) > 1 else rows)
+        weights.append(rest / len(packs))
+    for part, share in boosted:
+        parts.append(part)
+        weights.append(share)
+    return Mixture(parts, weights)
 
 
 def parse_boost(text: str) -> dict[str, float]:
@@ -169,15 +184,17 @@ def parse_boost(text: str) -> dict[str, float]:
     for item in filter(None, text.split(",")):
         name, _, share = item.partition("=")
         if name not in BOOSTABLE:
-            raise ValueError(f"--boost: unknown attribute {name!r}; known: {', '.join(BOOSTABLE)}")
+            raise InvalidInput(f"--boost: unknown attribute {name!r}; known: {', '.join(BOOSTABLE)}")
         try:
             boost[name] = float(share)
         except ValueError:
-            raise ValueError(f"--boost: {item!r} is not NAME=SHARE") from None
+            raise InvalidInput(f"--boost: {item!r} is not NAME=SHARE") from None
         if not 0 < boost[name] < 1:
-            raise ValueError(f"--boost: the share of {name} must be between 0 and 1, got {share}")
+            raise InvalidInput(f"--boost: the share of {name} must be between 0 and 1, got {share}")
     if sum(boost.values()) >= 0.5:
-        raise ValueError("--boost: the shares must add up to under 0.5 (the rest keeps the balanced mixture)")
+        raise InvalidInput(
+            "--boost: the shares must add up to under 0.5 (the rest keeps the balanced mixture)"
+        )
     return boost
 
 
@@ -186,7 +203,7 @@ def preview(ae: Autoencoder, denoiser: Denoiser, null: torch.Tensor, seed: int =
     cond = TextEncoder().encode(list(PREVIEW_PROMPTS))
     g = torch.Generator().manual_seed(seed)
     sigmas = karras_sigmas(16)
-    x = torch.randn(len(cond), 4, 16, 16, generator=g) * sigmas[0]
+    x = torch.randn(len(cond), *ae.latent_shape(), generator=g) * sigmas[0]
     z = sample_dpmpp_2m(guided(denoiser, cond, null.expand(len(cond), -1), 3.0), x, sigmas)
     return to_uint8(ae.decode(z))
 
@@ -221,12 +238,12 @@ def main(argv=None) -> dict:
     args = parse(argv)
     check_arguments(args)
     if not 0 < args.ema < 1:
-        raise ValueError(f"--ema must be between 0 and 1, got {args.ema}")
+        raise InvalidInput(f"--ema must be between 0 and 1, got {args.ema}")
+    budget = start_budget(args)  # counted from here: encoding the faces is part of the run
     dist = init_distributed()
     rng = seed_everything(args.seed, dist.rank)
     args.out.mkdir(parents=True, exist_ok=True)
-    ae = Autoencoder()
-    ae_meta = load_into(ae, args.autoencoder)
+    ae, ae_meta = Autoencoder.from_file(args.autoencoder)
     ae.eval().requires_grad_(False)
     packs = [p for p in args.data.split(",") if p]
     if not dist.main:  # rank 0 encodes the faces once; the others read its file
@@ -237,44 +254,29 @@ def main(argv=None) -> dict:
     if args.boost and "has_eyeglasses" not in data:  # a latent file written before flags were kept
         faces = select_faces(packs, args.per_pack, args.seed, args.limit)
         data |= attribute_flags([train.labels[r] for _, train, rows in faces for r in rows])
-    boost = [(np.flatnonzero(data[f"has_{k}"]), v) for k, v in args.boost.items()]
-    for (rows, _), name in zip(boost, args.boost, strict=True):
-        if dist.main:
-            print(
-                f"--boost {name}: {len(rows)} of {len(data['pack'])} faces"
-                + ("" if len(rows) else ", ignored")
-            )
-    draw = BalancedDraw(data["pack"], data["group"], boost)
+    draw = latent_draw(data, args.boost, verbose=dist.main)
     latents = torch.from_numpy(data["latents"].astype(np.float32))
-    text, text_flipped = (
-        torch.from_numpy(data["text"].astype(np.float32)),
-        torch.from_numpy(data["text_flipped"].astype(np.float32)),
-    )
-    unet = UNet(ch=args.channels)
+    text = torch.from_numpy(data["text"].astype(np.float32))
+    text_flipped = torch.from_numpy(data["text_flipped"].astype(np.float32))
+    unet = UNet(in_ch=ae.config["latent"], ch=args.channels)
     denoiser = Denoiser(unet, formulation=args.formulation)
     ema = EMA(denoiser, args.ema)
     opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.0)
-    state = {"step": 0, "images": 0, "train_seconds": 0.0}
+    run = TrainingRun("diffusion", args, dist, {"model": denoiser, "ema": ema.module}, opt, rng,
+                      images_per_step=args.batch, budget=budget)  # fmt: skip
     if args.init_from and not args.resume:
         tensors, meta = load_weights(args.init_from)
         unet.load_state_dict({k[5:]: v.float() for k, v in tensors.items() if k.startswith("unet.")})
         ema.module.net.load_state_dict(unet.state_dict())
-        state |= {k: meta["train"][k] for k in ("step", "images", "train_seconds")}
-        print(f"starting from {args.init_from} (step {state['step']}, {state['images']} images)")
-    if args.resume:
-        state = load_checkpoint(args.out, {"model": denoiser, "ema": ema.module}, opt)
-        print(f"resumed {args.out} at step {state['step']}")
+        run.state |= {k: meta["train"][k] for k in ("step", "images", "train_seconds")}
+        print(f"starting from {args.init_from} (step {run.state['step']}, {run.state['images']} images)")
+    run.resume_if_asked()
     model = wrap_ddp(denoiser, dist)
-    budget = Budget(
-        args.minutes, {"checkpoint": args.checkpoint_minutes * 60, "sample": args.sample_minutes * 60}
-    )
-    base_seconds = state["train_seconds"]
-    bar = tqdm(desc="diffusion", unit="img", disable=not dist.main, mininterval=5)
-    losses = []
-    while (progress := broadcast_progress(budget.progress(), dist)) < 1:
+
+    def step(progress: float) -> dict:
         for group in opt.param_groups:
             group["lr"] = cosine_lr(args.lr, args.lr_final, progress)
-        idx = torch.from_numpy(draw(args.batch, rng))
+        idx = torch.from_numpy(draw.sample(args.batch, rng)[0])
         flip = torch.rand(args.batch) < 0.5
         x0 = latents[idx]
         x0 = torch.where(flip[:, None, None, None], x0.flip(3), x0)
@@ -286,34 +288,22 @@ def main(argv=None) -> dict:
         else:
             loss = edm_loss(model, x0, cond, denoiser.sigma_data)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss became {loss.item()} at step {state['step']}; lower --lr")
+            raise FloatingPointError(f"loss became {loss.item()} at step {run.state['step']}; lower --lr")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
         opt.step()
-        ema.update(denoiser, state["step"])
-        state["step"] += 1
-        state["images"] += args.batch * dist.world
-        state["train_seconds"] = base_seconds + budget.elapsed()
-        losses.append(loss.item())
-        bar.update(args.batch * dist.world)
-        if state["step"] % 50 == 0:
-            bar.set_postfix(loss=f"{np.mean(losses[-200:]):.4f}")
-        if dist.main and budget.due("checkpoint"):
-            save_checkpoint(
-                args.out, {"model": denoiser, "ema": ema.module}, opt, state | {"args": vars(args)}
-            )
-            with open(args.out / "loss.jsonl", "a") as f:
-                f.write(json.dumps({"step": state["step"], "loss": float(np.mean(losses[-200:]))}) + "\n")
-        if dist.main and budget.due("sample"):
-            grid = preview(ae, ema.module, ema.module.net.null_text)
-            contact_sheet(grid, list(PREVIEW_PROMPTS), cell=96, columns=8, caption_lines=4).save(
-                args.out / f"samples-{state['step']:07d}.png"
-            )
-    bar.close()
-    print(f"rank {dist.rank} parameters {fingerprint(unet)} after step {state['step']}", flush=True)
+        ema.update(denoiser, run.state["step"])
+        return {"loss": loss.item()}
+
+    def write_preview() -> None:
+        grid = preview(ae, ema.module, ema.module.net.null_text)
+        contact_sheet(grid, list(PREVIEW_PROMPTS), cell=96, columns=8, caption_lines=4).save(
+            args.out / f"samples-{run.state['step']:07d}.png"
+        )
+
+    state = run.loop(step, write_preview)
     if dist.main:
-        save_checkpoint(args.out, {"model": denoiser, "ema": ema.module}, opt, state | {"args": vars(args)})
         if args.export:
             export(args.export, ae, ema.module, state, args, ae_meta)
         print(
@@ -323,18 +313,14 @@ def main(argv=None) -> dict:
 
 
 def export(path: Path, ae: Autoencoder, denoiser: Denoiser, state: dict, args, ae_meta: dict) -> Path:
-    tensors = {f"autoencoder.{k}": v for k, v in ae.state_dict().items()}
-    tensors |= {f"unet.{k}": v for k, v in denoiser.net.state_dict().items()}
-    meta = {
-        "kind": "latent-diffusion",
-        "formulation": denoiser.formulation,
-        "sigma_data": denoiser.sigma_data,
-        "unet": {"ch": args.channels},
-        "train": {k: state[k] for k in ("step", "images", "train_seconds")},
-        "autoencoder_train": {k: ae_meta.get(k) for k in ("step", "images", "psnr_fixed")},
-        "args": {k: str(v) for k, v in vars(args).items()},
-    }
-    return save_weights(tensors, path, meta, dtype=torch.float16)
+    """The trained model in the pipeline's format (every constructor argument saved beside the weights)."""
+    pipe = FaceDiffusion(ae, denoiser, {})
+    return pipe.save_pretrained(
+        path,
+        train={k: state[k] for k in ("step", "images", "train_seconds")},
+        autoencoder_train={k: ae_meta.get(k) for k in ("step", "images", "psnr_fixed")},
+        args={k: str(v) for k, v in vars(args).items()},
+    )
 
 
 if __name__ == "__main__":

@@ -24,28 +24,25 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.nn import functional as F
-from tqdm import tqdm
 
-from ..checkpoints import save_weights
 from ..contact_sheet import contact_sheet
 from ..data import to_tensor
 from ..nets.stylegan import Discriminator, Generator
+from ..pipelines.face_gan import FaceGAN
 from .augment import AdaptiveP, augment
 from .autoencoder import to_uint8
 from .data_mix import pack_weights, training_mixture
 from .gan_health import HealthConfig, HealthLog, diversity
 from .loop import (
     EMA,
-    Budget,
     JointOptimizer,
+    TrainingRun,
     average_gradients,
-    broadcast_stop,
     check_arguments,
-    fingerprint,
     init_distributed,
     load_checkpoint,
-    save_checkpoint,
     seed_everything,
+    start_budget,
     trainer_arguments,
 )
 
@@ -71,7 +68,6 @@ def parse(argv=None) -> argparse.Namespace:
     ap.add_argument(
         "--check-every", type=int, default=100, help="steps between overfitting / collapse checks"
     )
-    ap.add_argument("--steps", type=int, help="also stop after this many steps (reproducible short runs)")
     return ap.parse_args(argv)
 
 
@@ -102,51 +98,47 @@ def real_batch(mixture, n: int, rng, size: int) -> torch.Tensor:
 def main(argv=None) -> dict:
     args = parse(argv)
     check_arguments(args)
+    budget = start_budget(args)
     dist = init_distributed()
     rng = seed_everything(args.seed, dist.rank)
-    args.out.mkdir(parents=True, exist_ok=True)
     mixture, sets = training_mixture(args.data, args.limit)
     heldout = _heldout(args)
     G, D = networks(args)
     ema = EMA(G, args.ema)
-    lr = {"g": args.lr, "d": args.lr}
-    opt_g = torch.optim.Adam(G.parameters(), lr=lr["g"], betas=(0.0, 0.99))
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr["d"], betas=(0.0, 0.99))
+    opt_g = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.0, 0.99))
+    opt_d = torch.optim.Adam(D.parameters(), lr=args.lr, betas=(0.0, 0.99))
+    opt = JointOptimizer(opt_g, opt_d)
     ada = AdaptiveP(target=args.ada_target, speed=args.batch * dist.world * 4 / (args.ada_kimg * 1000))
     health = HealthLog(HealthConfig())
-    state = {"step": 0, "images": 0, "train_seconds": 0.0, "ada_p": 0.0, "lr": lr}
     modules = {"G": G, "D": D, "ema": ema.module}
-    if args.resume:
-        state = load_checkpoint(args.out, modules, JointOptimizer(opt_g, opt_d))
-        if (args.out / "health.json").exists():
-            health = HealthLog.from_json(args.out / "health.json")
-        print(f"resumed {args.out} at step {state['step']}")
-    ada.p, lr = state["ada_p"], state["lr"]
-    _set_lr(opt_g, opt_d, lr)
-    budget = Budget(
-        args.minutes, {"checkpoint": args.checkpoint_minutes * 60, "sample": args.sample_minutes * 60}
-    )
+    run = TrainingRun("gan", args, dist, modules, opt, rng, images_per_step=args.batch, budget=budget,
+                      on_checkpoint=lambda: health.to_json(args.out / "health.json"))  # fmt: skip
+    run.state |= {"ada_p": 0.0, "lr": {"g": args.lr, "d": args.lr}}
+    if run.resume_if_asked() and (args.out / "health.json").exists():
+        health = HealthLog.from_json(args.out / "health.json")
+    ada.p = run.state["ada_p"]
+    _set_lr(opt_g, opt_d, run.state["lr"])
     probe_z = torch.randn(PROBE, args.z_dim, generator=torch.Generator().manual_seed(1234))
     real_div = diversity(real_batch(mixture, 64, np.random.default_rng(99), args.resolution))
-    base_seconds = state["train_seconds"]
-    bar = tqdm(desc="gan", unit="img", disable=not dist.main, mininterval=5)
 
-    def checkpoint() -> None:
-        save_checkpoint(args.out, modules, JointOptimizer(opt_g, opt_d), state | {"args": vars(args)})
-        health.to_json(args.out / "health.json")
+    def halve_lr() -> None:
+        run.state["lr"] = {k: v / 2 for k, v in run.state["lr"].items()}
+        _set_lr(opt_g, opt_d, run.state["lr"])
 
     def restore() -> None:
-        nonlocal lr
+        lr = run.state["lr"]
         if (args.out / "ckpt").exists():
-            saved = load_checkpoint(args.out, modules, JointOptimizer(opt_g, opt_d))
+            saved = load_checkpoint(args.out, modules, opt, rng)
             ada.p = saved["ada_p"]
-        lr = {k: v / 2 for k, v in lr.items()}
-        _set_lr(opt_g, opt_d, lr)
+            run.state |= {k: saved[k] for k in ("ada_p",)}
+        run.state["lr"] = lr
+        halve_lr()
 
     if dist.main and not args.resume:
-        checkpoint()  # something healthy to restore from, from the first step
-    while not broadcast_stop(budget.done() or (args.steps is not None and state["step"] >= args.steps), dist):
-        step = state["step"]
+        run.checkpoint()  # something healthy to restore from, from the first step
+
+    def step(progress: float) -> dict:
+        step = run.state["step"]
         # --- discriminator
         real = real_batch(mixture, args.batch, rng, args.resolution)
         with torch.no_grad():
@@ -174,11 +166,7 @@ def main(argv=None) -> dict:
         with torch.no_grad():
             G.w_avg.lerp_(w[:, 0].mean(0), 1 - W_AVG_BETA)
         ema.update(G, step)
-        state["step"] += 1
-        state["images"] += args.batch * dist.world
-        state["train_seconds"] = base_seconds + budget.elapsed()
-        state["ada_p"], state["lr"] = ada.p, lr
-        bar.update(args.batch * dist.world)
+        run.state["ada_p"] = ada.p
         # --- monitors
         # D's loss without the R1 term, and its gradient norm only on steps without R1: the penalty
         # has a scale of its own and would look like a spike every R1_EVERY steps
@@ -194,29 +182,24 @@ def main(argv=None) -> dict:
                 probe = ema.module(probe_z)
             events += health.observe_overfitting(step, ada.rt, train_logit, held_logit)
             events += health.observe_diversity(step, diversity(probe), real_div)
-            bar.set_postfix(
-                d=f"{d_loss.item():.3f}", g=f"{g_loss.item():.3f}", p=f"{ada.p:.2f}", rt=f"{ada.rt:.2f}"
-            )
         actions = {e.action for e in events}
         if "restore" in actions:
             restore()
         elif "lower_lr" in actions:
-            lr = {k: v / 2 for k, v in lr.items()}
-            _set_lr(opt_g, opt_d, lr)
+            halve_lr()
         if "raise_augment" in actions:
             ada.p = min(ada.max_p, ada.p + health.config.p_step)
-        healthy = not events
-        if dist.main and healthy and budget.due("checkpoint"):
-            checkpoint()
-        if dist.main and budget.due("sample"):
-            with torch.no_grad():
-                grid = to_uint8(ema.module(probe_z[:16], truncation=0.7))
-            contact_sheet(grid, cell=96, columns=8).save(args.out / f"samples-{state['step']:07d}.png")
-            health.plot(args.out / "health.png")
-    bar.close()
-    print(f"rank {dist.rank} parameters {fingerprint(G)} after step {state['step']}", flush=True)
+            run.state["ada_p"] = ada.p
+        return {"loss": g_loss.item(), "checkpoint_ok": not events}
+
+    def write_preview() -> None:
+        with torch.no_grad():
+            grid = to_uint8(ema.module(probe_z[:16], truncation=0.7))
+        contact_sheet(grid, cell=96, columns=8).save(args.out / f"samples-{run.state['step']:07d}.png")
+        health.plot(args.out / "health.png")
+
+    state = run.loop(step, write_preview)
     if dist.main:
-        checkpoint()
         health.plot(args.out / "health.png")
         if args.export:
             export(args.export, ema.module, state, args)
@@ -259,16 +242,12 @@ def _set_lr(opt_g, opt_d, lr: dict) -> None:
 
 
 def export(path: Path, G: Generator, state: dict, args) -> Path:
-    meta = {
-        "kind": "stylegan",
-        "resolution": args.resolution,
-        "base": args.base,
-        "cap": args.cap or 4 * args.base,
-        "z_dim": args.z_dim,
-        "train": {k: state[k] for k in ("step", "images", "train_seconds")},
-        "args": {k: str(v) for k, v in vars(args).items()},
-    }
-    return save_weights(G, path, meta, dtype=torch.float16)
+    """The trained generator in the pipeline's format (its configuration saved beside the weights)."""
+    return FaceGAN(G, {}).save_pretrained(
+        path,
+        train={k: state[k] for k in ("step", "images", "train_seconds")},
+        args={k: str(v) for k, v in vars(args).items()},
+    )
 
 
 if __name__ == "__main__":

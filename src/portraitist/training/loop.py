@@ -1,5 +1,11 @@
-"""Training machinery every trainer shares: checkpoints that survive SIGKILL, EMA, resume,
-time budgets, progress, and running unchanged under torchrun (DDP; gloo on CPU, NCCL on GPU).
+"""Training machinery every trainer shares: the loop itself (`TrainingRun`), checkpoints that
+survive SIGKILL and resume exactly, EMA, budgets in steps or minutes, progress, and running
+unchanged under torchrun (DDP; gloo on CPU, NCCL on GPU).
+
+A trainer builds its networks, optimizer and data, then hands the loop one function: its step.
+The loop owns the rest: when to stop, when to checkpoint and preview, resuming, the progress bar.
+A run with `--steps N` repeats exactly, also when killed and resumed: every random state (torch,
+numpy's global and the data order's generator, Python's) is saved with the weights and restored.
 
 A checkpoint is a folder `ckpt/` holding `weights.safetensors` (networks and EMA), `optim.safetensors`
 (optimizer moments) and `state.json` (step, images seen, RNG states, config). It is written as
@@ -13,16 +19,20 @@ import copy
 import json
 import math
 import os
+import random
 import shutil
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from ..checkpoints import CheckpointError, load_weights, save_json, save_weights
+from ..errors import InvalidInput
 
 # ---------------------------------------------------------------------------- distributed
 
@@ -180,9 +190,36 @@ class JointOptimizer:
             offset += size
 
 
+def random_states(data_rng: np.random.Generator | None = None) -> dict:
+    """Every random state a step may draw from, as JSON."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    out = {
+        "torch": torch.get_rng_state().tolist(),
+        "numpy": [kind, keys.tolist(), pos, has_gauss, gauss],
+        "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
+    }
+    if data_rng is not None:
+        out["data"] = data_rng.bit_generator.state
+    return out
+
+
+def restore_random_states(saved: dict, data_rng: np.random.Generator | None = None) -> None:
+    """The inverse of random_states (checkpoints from before it saved all of them restore torch's)."""
+    torch.set_rng_state(torch.tensor(saved["torch"], dtype=torch.uint8))
+    if "numpy" in saved:
+        kind, keys, pos, has_gauss, gauss = saved["numpy"]
+        np.random.set_state((kind, np.array(keys, np.uint32), pos, has_gauss, gauss))
+    if "python" in saved:
+        version, internal, gauss = saved["python"]
+        random.setstate((version, tuple(internal), gauss))
+    if data_rng is not None and "data" in saved:
+        data_rng.bit_generator.state = saved["data"]
+
+
 def save_checkpoint(
-    run: Path, modules: dict[str, nn.Module], opt: torch.optim.Optimizer | None, state: dict
-) -> Path:
+    run: Path, modules: dict[str, nn.Module], opt: torch.optim.Optimizer | None, state: dict,
+    data_rng: np.random.Generator | None = None,
+) -> Path:  # fmt: skip
     run.mkdir(parents=True, exist_ok=True)
     final, tmp, old = run / "ckpt", run / "ckpt.tmp", run / "ckpt.old"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -193,8 +230,8 @@ def save_checkpoint(
     if opt is not None:
         tensors, groups = optimizer_tensors(opt)
         save_weights(tensors, tmp / "optim.safetensors")
-    rng = {"torch": torch.get_rng_state().tolist()}
-    save_json({**state, "optimizer": groups, "rng": rng, "saved_at": time.time()}, tmp / "state.json")
+    save_json({**state, "optimizer": groups, "rng": random_states(data_rng), "saved_at": time.time()},
+              tmp / "state.json")  # fmt: skip
     if final.exists():
         shutil.rmtree(old, ignore_errors=True)
         final.rename(old)
@@ -204,8 +241,9 @@ def save_checkpoint(
 
 
 def load_checkpoint(
-    run: Path, modules: dict[str, nn.Module], opt: torch.optim.Optimizer | None = None
-) -> dict:
+    run: Path, modules: dict[str, nn.Module], opt: torch.optim.Optimizer | None = None,
+    data_rng: np.random.Generator | None = None,
+) -> dict:  # fmt: skip
     """Restore networks (and optimizer, RNG); returns the saved state. Falls back to `ckpt.old` if
     a kill struck between the two renames."""
     folder = run / "ckpt" if (run / "ckpt" / "state.json").exists() else run / "ckpt.old"
@@ -225,7 +263,7 @@ def load_checkpoint(
     if opt is not None and (folder / "optim.safetensors").exists():
         otensors, _ = load_weights(folder / "optim.safetensors")
         restore_optimizer(opt, otensors, state["optimizer"])
-    torch.set_rng_state(torch.tensor(state["rng"]["torch"], dtype=torch.uint8))
+    restore_random_states(state["rng"], data_rng)
     return state
 
 
@@ -233,22 +271,32 @@ def load_checkpoint(
 
 
 class Budget:
-    """Wall-clock budget with periodic events (checkpoint, sample grid), counted from the run's start."""
+    """When a run stops: after `steps` steps, or `minutes` of wall clock counted from the command's
+    start (preparation included), whichever comes first; and periodic events (checkpoint, preview)."""
 
-    def __init__(self, minutes: float, every: dict[str, float]) -> None:
-        if not 0 < minutes < 60 * 24 * 30:
-            raise ValueError(f"--minutes must be positive and under a month, got {minutes}")
-        self.start, self.seconds = time.time(), minutes * 60
+    def __init__(self, minutes: float | None, every: dict[str, float], steps: int | None = None) -> None:
+        if minutes is None and steps is None:
+            raise InvalidInput("a run needs a budget: --minutes, --steps or both")
+        if minutes is not None and not 0 < minutes < 60 * 24 * 30:
+            raise InvalidInput(f"--minutes must be positive and under a month, got {minutes}")
+        if steps is not None and steps < 0:
+            raise InvalidInput(f"--steps must not be negative, got {steps}")
+        self.start, self.steps = time.time(), steps
+        self.seconds = minutes * 60 if minutes is not None else math.inf
         self.every = every
         self.last = dict.fromkeys(every, self.start)
 
     def elapsed(self) -> float:
         return time.time() - self.start
 
-    def done(self) -> bool:
-        return self.elapsed() >= self.seconds
+    def done(self, step: int = 0) -> bool:
+        return self.elapsed() >= self.seconds or (self.steps is not None and step >= self.steps)
 
-    def progress(self) -> float:
+    def progress(self, step: int = 0) -> float:
+        """The share of the budget spent; by steps where steps are the budget, so that learning-rate
+        schedules (and so the weights) of a `--steps` run do not depend on the machine's speed."""
+        if self.steps is not None:
+            return step / max(self.steps, 1)
         return self.elapsed() / self.seconds
 
     def due(self, event: str) -> bool:
@@ -257,6 +305,85 @@ class Budget:
             self.last[event] = now
             return True
         return False
+
+
+@dataclass
+class TrainingRun:
+    """The loop every trainer shares. A trainer supplies its networks (`modules`, saved by name),
+    its optimizer, the generator its data is drawn with, and a `step(progress)` that trains one
+    batch and returns its numbers ({"loss": ...}; "checkpoint_ok": False vetoes a checkpoint now).
+
+        run = TrainingRun("diffusion", args, dist, {"model": net, "ema": ema.module}, opt, rng,
+                          images_per_step=args.batch)
+        run.resume_if_asked()
+        run.loop(step, preview=write_grid)
+    """
+
+    name: str
+    args: object  # the parsed trainer arguments (trainer_arguments): out, minutes, steps, resume ...
+    dist: Dist
+    modules: dict[str, nn.Module]
+    optimizer: object | None
+    data_rng: np.random.Generator
+    images_per_step: int
+    state: dict = field(default_factory=lambda: {"step": 0, "images": 0, "train_seconds": 0.0})
+    budget: Budget | None = None
+    on_checkpoint: Callable[[], None] | None = None  # extra files to write beside a checkpoint
+
+    def __post_init__(self) -> None:
+        if self.budget is None:
+            self.budget = start_budget(self.args)
+        Path(self.args.out).mkdir(parents=True, exist_ok=True)
+
+    def resume_if_asked(self) -> bool:
+        if not self.args.resume:
+            return False
+        self.state = load_checkpoint(self.args.out, self.modules, self.optimizer, self.data_rng)
+        print(f"resumed {self.args.out} at step {self.state['step']}")
+        return True
+
+    def checkpoint(self) -> None:
+        state = self.state | {"args": vars(self.args)}
+        save_checkpoint(self.args.out, self.modules, self.optimizer, state, self.data_rng)
+        if self.on_checkpoint:
+            self.on_checkpoint()
+
+    def loop(self, step: Callable[[float], dict], preview: Callable[[], None] | None = None) -> dict:
+        args, dist, state, budget = self.args, self.dist, self.state, self.budget
+        base_seconds = state["train_seconds"]
+        started = budget.elapsed()
+        bar = tqdm(desc=self.name, unit="img", disable=not dist.main, mininterval=5)
+        losses: list[float] = []
+        while not broadcast_stop(budget.done(state["step"]), dist):
+            numbers = step(broadcast_progress(budget.progress(state["step"]), dist))
+            state["step"] += 1
+            state["images"] += self.images_per_step * dist.world
+            state["train_seconds"] = base_seconds + budget.elapsed() - started
+            bar.update(self.images_per_step * dist.world)
+            if "loss" in numbers:
+                losses.append(float(numbers["loss"]))
+                if state["step"] % 50 == 0:
+                    bar.set_postfix(loss=f"{np.mean(losses[-200:]):.4f}")
+            if dist.main and numbers.get("checkpoint_ok", True) and budget.due("checkpoint"):
+                self.checkpoint()
+                if losses:
+                    with open(args.out / "loss.jsonl", "a") as f:
+                        f.write(
+                            json.dumps({"step": state["step"], "loss": float(np.mean(losses[-200:]))}) + "\n"
+                        )
+            if dist.main and preview and budget.due("sample"):
+                preview()
+        bar.close()
+        print(f"rank {dist.rank} parameters {fingerprint(next(iter(self.modules.values())))} "
+              f"after step {state['step']}", flush=True)  # fmt: skip
+        if dist.main:
+            self.checkpoint()
+        return state
+
+
+def start_budget(args) -> Budget:
+    every = {"checkpoint": args.checkpoint_minutes * 60, "sample": args.sample_minutes * 60}
+    return Budget(args.minutes, every, getattr(args, "steps", None))
 
 
 def trainer_arguments(
@@ -269,7 +396,18 @@ def trainer_arguments(
     ap.add_argument(
         "--data", default="celeba64,fairface64,utkface64", help="packs or dataset folders, comma-separated"
     )
-    ap.add_argument("--minutes", type=float, default=minutes, help="wall-clock training budget")
+    ap.add_argument(
+        "--minutes",
+        type=float,
+        default=None,
+        help=f"wall-clock budget, preparation included (default {minutes:g}, or none with --steps)",
+    )
+    ap.add_argument(
+        "--steps",
+        type=int,
+        help="stop after this many steps (repeatable runs; with --minutes, whichever comes first)",
+    )
+    ap.set_defaults(default_minutes=minutes)
     ap.add_argument("--out", type=Path, default=Path(out), help="run folder: checkpoints, sample grids, logs")
     ap.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     ap.add_argument("--batch", type=int, default=batch)
@@ -283,8 +421,10 @@ def trainer_arguments(
 
 
 def check_arguments(args) -> None:
+    if args.minutes is None and args.steps is None:
+        args.minutes = args.default_minutes
     if args.batch < 1 or args.lr <= 0 or args.checkpoint_minutes <= 0 or args.sample_minutes <= 0:
-        raise ValueError(
+        raise InvalidInput(
             "--batch must be positive, --lr, --checkpoint-minutes and --sample-minutes above zero"
         )
 

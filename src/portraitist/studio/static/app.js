@@ -57,6 +57,16 @@ function showCard() {
     $(id).disabled = !has;
     if (!has) $(id).value = "";
   }
+  // ranges and defaults come from the model card (the server checks the same card)
+  for (const [id, range, dflt] of [["steps", m.steps, m.default_steps], ["guidance", m.guidance, m.default_guidance],
+                                   ["truncation", m.truncation, m.default_truncation]]) {
+    if (range) { $(id).min = range[0]; $(id).max = range[1]; }
+    $(id).placeholder = dflt == null ? "model default" : `default ${dflt}`;
+  }
+  $("n").max = m.limits.max_images;
+  $("seed").max = m.limits.max_seed - 1;
+  $("prompt").maxLength = $("negative").maxLength = m.limits.prompt_chars;
+  $("sliders").hidden = !m.capabilities.includes("edit");
   $("generate").disabled = !m.available;
   refreshPrompt(!promptEdited);
 }
@@ -78,7 +88,8 @@ async function generate() {
 
 function follow(jobId) {
   currentJob = jobId;
-  $("progress").hidden = false;
+  $("progress").hidden = $("bar").hidden = $("cancel").hidden = false;
+  $("preview").hidden = true;  // until the first step sends one: never a broken image
   const source = new EventSource(`/api/jobs/${jobId}/events`);
   let shown = 0;
   source.addEventListener("progress", (ev) => {
@@ -86,13 +97,15 @@ function follow(jobId) {
     const perImage = job.total ? job.step / job.total : 0;
     $("bar").value = (job.image_index + perImage) / job.n;
     $("progress-text").textContent = `${job.status}: image ${Math.min(job.image_index + 1, job.n)} of ${job.n}, step ${job.step}/${job.total}`;
-    if (job.preview) $("preview").src = job.preview;
+    if (job.preview) { $("preview").src = job.preview; $("preview").hidden = false; }
     if (job.images.length > shown) { shown = job.images.length; loadGallery(); }
   });
   const finish = (ev) => {
     const job = JSON.parse(ev.data);
     source.close();
-    $("progress-text").textContent = job.status + (job.error ? ": " + job.error : "");
+    currentJob = null;
+    $("cancel").hidden = $("bar").hidden = true;  // nothing left to cancel
+    $("progress-text").textContent = job.status + (job.error ? ": " + job.error : `: ${job.images.length} of ${job.n} images`);
     if (job.error) $("error").textContent = job.error;
     $("status").textContent = `last job ${job.status}`;
     loadGallery();

@@ -1,6 +1,7 @@
-"""Faces from a trained StyleGAN-style generator (train it with `portraitist train gan --export`).
+"""The face GAN pipeline: a StyleGAN-style generator, its file format and its inference
+(train one with `portraitist train gan --export`).
 
-    gan = FaceGAN.load("runs/gan/gan.safetensors")
+    gan = FaceGAN.from_pretrained("runs/gan/gan.safetensors")
     faces = gan.generate(seeds=[0, 1, 2], truncation=0.85)    # (3, 64, 64, 3) uint8
 
 Seed s always gives the same face (its z and its noise inputs both come from s).
@@ -14,11 +15,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoints import CheckpointError, load_exported
-from .nets.stylegan import Generator
+from ..checkpoints import CheckpointError, load_exported, save_weights
+from ..errors import InvalidInput
+from ..nets.stylegan import Generator
+from ..paths import WEIGHTS_DIR
 
-WEIGHTS = Path(__file__).resolve().parent / "weights" / "face_gan.safetensors"
-TRUNCATION = 0.85  # the default: best FD of the sweep in docs/models/face_gan.md
+WEIGHTS = WEIGHTS_DIR / "face_gan.safetensors"
+KIND = "stylegan"
 
 
 def directions_path(weights: str | Path) -> Path:
@@ -29,6 +32,16 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     return ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
 
 
+def upgrade_legacy(meta: dict) -> dict:
+    """The generator's constructor arguments; files written before configurations were saved kept
+    them as loose keys (resolution, z_dim, base, cap; w_dim was z_dim and the mapping 4 layers)."""
+    if "config" in meta:
+        return dict(meta["config"])
+    base, z_dim = int(meta["base"]), int(meta["z_dim"])
+    return {"resolution": int(meta["resolution"]), "z_dim": z_dim, "w_dim": z_dim, "base": base,
+            "map_layers": 4, "cap": int(meta.get("cap", 4 * base))}  # fmt: skip
+
+
 @dataclass
 class FaceGAN:
     G: Generator
@@ -36,24 +49,29 @@ class FaceGAN:
     name: str = "face-gan"
     path: Path | None = None
 
+    @staticmethod
+    def directions_path_of(weights: str | Path | None) -> Path:
+        return directions_path(weights or WEIGHTS)
+
     @property
     def directions_path(self) -> Path:
         """Where its latent directions live: beside the weights (`portraitist directions` writes them)."""
         return directions_path(self.path or WEIGHTS)
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> FaceGAN:
+    def from_pretrained(cls, path: str | Path | None = None) -> FaceGAN:
         path = Path(path) if path else WEIGHTS
-        tensors, meta = load_exported(path, "stylegan", "GAN weights", "gan")
-        z_dim = int(meta["z_dim"])
-        base = int(meta["base"])
-        G = Generator(int(meta["resolution"]), z_dim=z_dim, w_dim=z_dim, base=base,
-                      cap=int(meta.get("cap", 4 * base)))  # fmt: skip
+        tensors, meta = load_exported(path, KIND, "GAN weights", "gan")
+        G = Generator(**upgrade_legacy(meta))
         try:
             G.load_state_dict({k: v.float() for k, v in tensors.items()})
         except RuntimeError as e:
             raise CheckpointError(f"{path} does not fit its declared generator: {e}") from e
         return cls(G.eval().requires_grad_(False), meta, name=path.stem, path=path)
+
+    def save_pretrained(self, path: str | Path, **meta) -> Path:
+        """Weights (float16) with the generator's configuration and `meta` (training record)."""
+        return save_weights(self.G, path, {"kind": KIND, "config": self.G.config} | meta, dtype=torch.float16)
 
     def z(self, seeds: list[int]) -> torch.Tensor:
         return torch.stack(
@@ -69,7 +87,7 @@ class FaceGAN:
         """Images for w (N, w_dim) or per-layer w (N, num_ws, w_dim), each with its seed's noise."""
         return to_uint8(self.G.synthesis(w, noise_seed=[int(s) for s in noise_seeds]))
 
-    def generate(self, seeds: list[int], truncation: float = TRUNCATION) -> np.ndarray:
+    def generate(self, seeds: list[int], truncation: float) -> np.ndarray:
         if not 0 <= truncation <= 1.5:
-            raise ValueError(f"truncation must be between 0 and 1.5, got {truncation}")
+            raise InvalidInput(f"truncation must be between 0 and 1.5, got {truncation}")
         return self.synthesize(self.ws(seeds, truncation), seeds)

@@ -1,0 +1,82 @@
+"""Does a vague prompt keep the variety of faces? Faces of "close-up portrait photo of a person"
+(the README's kind of prompt) scored against CelebA valid like the realism bench: recall,
+precision, FD, identity diversity; and the 10 x N adherence bench, so that a sampling change that
+buys variety is seen to keep prompt adherence. One row per guidance setting, side by side.
+
+    python bench/vague_prompt.py [--weights PATH] [--n 2000] [--settings "3:all,3:0.3-5"]
+
+A setting is GUIDANCE:INTERVAL, INTERVAL being `all` (guidance at every noise level) or `LO-HI`
+(guidance only for LO < sigma <= HI; diffusion/guidance.py). Prints Markdown (recorded in
+docs/models/face_diffusion.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from score_diffusion import ADHERENCE_PROMPTS
+
+from portraitist.engines.embedded import FACE_DIFFUSION
+from portraitist.evaluation.adherence import adherence
+from portraitist.evaluation.evaluate import EvalConfig, ImageSet, evaluate
+from portraitist.evaluation.predictors import predict
+from portraitist.pipelines.face_diffusion import FaceDiffusion
+
+VAGUE = "close-up portrait photo of a person"
+
+
+def faces(model, prompts, seeds, guidance, batch=100) -> np.ndarray:
+    steps, sampler = FACE_DIFFUSION.default_steps, FACE_DIFFUSION.default_sampler
+    return np.concatenate([model(prompts[i : i + batch], None, steps, guidance, seeds[i : i + batch], sampler)
+                           for i in range(0, len(prompts), batch)])  # fmt: skip
+
+
+def parse_setting(text: str) -> tuple[float, tuple[float, float] | None]:
+    guidance, _, interval = text.partition(":")
+    if interval in ("", "all"):
+        return float(guidance), None
+    lo, hi = interval.split("-")
+    return float(guidance), (float(lo), float(hi))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--weights")
+    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--settings", default="3:all,3:0.3-5")
+    ap.add_argument("--adherence-per-prompt", type=int, default=50)
+    args = ap.parse_args()
+    model = FaceDiffusion.from_pretrained(args.weights)
+    adh_prompts = [p for p in ADHERENCE_PROMPTS.values() for _ in range(args.adherence_per_prompt)]
+    print(f"{args.n} faces of '{VAGUE}' against CelebA valid; adherence on {len(adh_prompts)} faces\n")
+    print(
+        "| guidance | interval | fd_effnet | precision | recall | identity diversity (real) | eyes | adherence | s/face |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for text in args.settings.split(","):
+        guidance, interval = parse_setting(text)
+        model.guidance_interval = interval
+        t = time.perf_counter()
+        images = faces(model, [VAGUE] * args.n, list(range(args.n)), guidance)
+        per_face = (time.perf_counter() - t) / args.n
+        res, _ = evaluate(ImageSet(f"vague-{text}", images, [VAGUE] * args.n, [""] * args.n),
+                          EvalConfig(balanced_ref=None))  # fmt: skip
+        seeds = list(range(50_000, 50_000 + len(adh_prompts)))
+        adh = adherence(
+            adh_prompts, [""] * len(adh_prompts), predict(faces(model, adh_prompts, seeds, guidance))
+        )
+        s, q = res["set"], res["qa"]
+
+        def first(prefix: str, s: dict = s) -> float:
+            return next(v for k, v in s.items() if k.startswith(prefix))
+
+        where = "all" if interval is None else f"{interval[0]:g} < sigma <= {interval[1]:g}"
+        print(f"| {guidance:g} | {where} | {first('fd_effnet'):.1f} | {first('precision'):.3f} | {first('recall'):.3f} | "
+              f"{s['identity_diversity']:.3f} ({s['identity_diversity_real']:.3f}) | {q['eyes_consistent_rate']:.3f} | "
+              f"{adh['overall']:.3f} | {per_face:.3f} |", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
