@@ -225,3 +225,18 @@ def test_cosine_lr_runs_from_lr_to_its_final_share():
     assert cosine_lr(1e-3, 0.1, 0.5) == pytest.approx(0.55e-3)
     assert cosine_lr(1e-3, 0.1, 1) == cosine_lr(1e-3, 0.1, 7) == pytest.approx(1e-4)
     assert cosine_lr(1e-3, 1.0, 0.3) == pytest.approx(1e-3)
+
+
+def test_preparing_the_faces_counts_against_the_budget_and_is_cached(
+    demographic_pack, tiny_autoencoder, tmp_path
+):
+    from portraitist.training import diffusion
+
+    common = ["--autoencoder", str(tiny_autoencoder), "--data", str(demographic_pack), "--per-pack", "20",
+              "--batch", "4", "--channels", "32"]  # fmt: skip
+    spent = diffusion.main(common + ["--minutes", "0.00001", "--out", str(tmp_path / "a")])
+    assert spent == {"step": 0, "images": 0, "train_seconds": 0.0, "prepared": False}
+    done = diffusion.main(common + ["--steps", "3", "--out", str(tmp_path / "b")])
+    assert done["step"] == 3
+    again = diffusion.main(common + ["--steps", "2", "--minutes", "0.00001", "--out", str(tmp_path / "c")])
+    assert again.get("prepared") is not False  # the encoded faces came from the cache

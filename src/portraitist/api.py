@@ -53,8 +53,10 @@ def generate(
     return engine(model, str(weights) if weights else None).generate(request, callback=callback)
 
 
-def save(images: list[Image.Image], out: str | Path, upscale: int = 1) -> list[Path]:
-    """Write each image as PNG with its settings (and a grid of all); `upscale` enlarges for viewing."""
+def save(images: list[Image.Image], out: str | Path, upscale: int = 1,
+         c2pa: tuple[str | Path, str | Path] | None = None) -> list[Path]:  # fmt: skip
+    """Write each image as PNG with its settings (and a grid of all); `upscale` enlarges for viewing;
+    `c2pa=(certificate chain PEM, private key PEM)` also signs each face's Content Credentials."""
     from .contact_sheet import contact_sheet
     from .png import save_png
 
@@ -66,6 +68,10 @@ def save(images: list[Image.Image], out: str | Path, upscale: int = 1) -> list[P
         settings = dict(img.info) | ({"shown_at": f"{size[0]}x{size[1]}"} if upscale > 1 else {})
         name = f"{img.info['seed']:06d}.png" if "seed" in img.info else f"{i:03d}.png"
         paths.append(save_png(shown, out / name, settings))
+        if c2pa:
+            from .provenance import sign_png
+
+            sign_png(paths[-1], settings, *c2pa)
     if len(images) > 1:
         cell = min(images[0].width * max(upscale, 2), 512)
         grid = contact_sheet(np.stack([np.asarray(i.resize(images[0].size)) for i in images]), cell=cell)

@@ -160,6 +160,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if not 1 <= args.upscale <= MAX_UPSCALE:
         raise InvalidInput(f"--upscale enlarges 1 to {MAX_UPSCALE} times, not {args.upscale}")
     writable_folder(args.out)  # before the faces are computed, not after
+    if bool(args.c2pa_cert) != bool(args.c2pa_key):
+        raise InvalidInput(
+            "Content Credentials need both --c2pa-cert (PEM chain) and --c2pa-key (PEM private key)"
+        )
+    c2pa = (args.c2pa_cert, args.c2pa_key) if args.c2pa_cert else None
     negative = (
         negative_prompt(*args.negative_preset, extra=args.negative) if args.negative_preset else args.negative
     )
@@ -188,7 +193,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
                       height=args.height, truncation=args.truncation, reroll=args.reroll)  # fmt: skip
     images = get_engine(args.model, **options).generate(request, callback=progress)
     bar.close()
-    paths = save(images, args.out, upscale=args.upscale)
+    paths = save(images, args.out, upscale=args.upscale, c2pa=c2pa)
     native = f"{images[0].width}x{images[0].height}"
     note = f", shown at {images[0].width * args.upscale}px" if args.upscale > 1 else ""
     print(f"wrote {len(images)} images (native {native}{note}) from {args.model} to {args.out}: "
@@ -201,10 +206,12 @@ def cmd_info(args: argparse.Namespace) -> int:
     from PIL import Image, UnidentifiedImageError
 
     from .png import read_marks, read_settings
+    from .provenance import read_credentials
 
     path = Path(args.image)
     try:
         settings, marks = read_settings(path), read_marks(path)
+        credentials = read_credentials(path)
     except FileNotFoundError:
         raise InvalidInput(f"no image at {path}") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
@@ -214,7 +221,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             f"{path} carries damaged portraitist settings ({e}); its pixels are intact"
         ) from None
     if args.json:
-        print(json.dumps({"settings": settings, "marks": marks}, indent=2, default=str))
+        print(json.dumps({"settings": settings, "marks": marks, "c2pa": credentials}, indent=2, default=str))
         return 0
     with Image.open(path) as img:
         print(f"{path}: {img.width}x{img.height} {img.format}")
@@ -226,6 +233,12 @@ def cmd_info(args: argparse.Namespace) -> int:
         print("marks: " + ", ".join(f"{k} {v}" for k, v in marks.items()))
     else:
         print("marks: none (no IPTC digital source type)")
+    if credentials:
+        actions = [a for x in credentials["manifest"].get("assertions", []) if x["label"].startswith("c2pa.actions")
+                   for a in x["data"]["actions"]]  # fmt: skip
+        kinds = ", ".join(a.get("digitalSourceType", "").rsplit("/", 1)[-1] for a in actions)
+        print(f"C2PA: {credentials['validation_state']} manifest, signed by "
+              f"{credentials['manifest'].get('signature_info', {}).get('issuer', '?')}; source: {kinds}")  # fmt: skip
     return 0
 
 
@@ -520,6 +533,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--download", action="store_true", help="open-weight models: download from the hub if not on disk"
     )
     gen.add_argument("--out", default="out", help="folder for the PNGs")
+    gen.add_argument(
+        "--c2pa-cert", help="sign C2PA Content Credentials with this PEM certificate chain (ES256)"
+    )
+    gen.add_argument("--c2pa-key", help="... and this PEM private key")
     gen.set_defaults(func=cmd_generate)
 
     ed = sub.add_parser("edit", help="move a face along latent directions (age, smile, hair, light ...)")

@@ -123,7 +123,7 @@ class PortraitBrief:
             brief.focal_length_mm = int(m.group(1))
         if m := take(r"(?<![\w])f\s?/\s?(\d{1,2}(?:\.\d)?)\b"):
             brief.aperture = float(m.group(1))
-        if m := take(r"\b(\d{1,3})[- ]year[- ]old\b"):
+        if m := take(r"\b(\d{1,3})[- ]years?[- ]old\b"):
             brief.age = f"{m.group(1)}-year-old"
         elif m := take(rf"\bin (?:her|his|their) ({'|'.join(DECADE_WORDS)})\b"):
             brief.age = m.group(0).strip()

@@ -4,7 +4,9 @@ conditioned on the caption builder's text through MiniLM, EDM formulation, EMA w
     portraitist train diffusion --autoencoder runs/ae/ae.safetensors --minutes 60 --out runs/diffusion
 
 Before the first step, the training faces are encoded once into latents and their captions once
-into MiniLM embeddings (kept in the run folder, so a resumed run starts at once). Each step draws a
+into MiniLM embeddings, kept in the cache for every later run with the same autoencoder file and
+faces (so a second or resumed run starts at once). The encoding counts against `--minutes`: a
+budget spent before training begins ends the run with the packs encoded so far cached. Each step draws a
 pack uniformly, then (for packs with race labels) a race group uniformly, then a face; flips the
 latent left-right half the time (and the caption's light side with it); drops the caption 10% of
 the time so the model also learns "no prompt" for classifier-free guidance.
@@ -19,6 +21,8 @@ times `--lr` over the run's minutes; `--formulation flow` trains rectified flow 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import random
 from pathlib import Path
 
@@ -34,13 +38,16 @@ from ..diffusion.edm import FORMULATIONS, Denoiser, edm_loss, flow_loss, karras_
 from ..diffusion.guidance import guided
 from ..diffusion.samplers import sample_dpmpp_2m
 from ..errors import InvalidInput
+from ..files import atomic_write
 from ..nets.autoencoder import Autoencoder
 from ..nets.unet import UNet
+from ..paths import cache_dir
 from ..pipelines.face_diffusion import FaceDiffusion
 from ..text import TextEncoder
 from .autoencoder import to_uint8
 from .loop import (
     EMA,
+    Budget,
     TrainingRun,
     barrier,
     check_arguments,
@@ -63,6 +70,7 @@ PREVIEW_PROMPTS = (
     "studio portrait of a middle-aged Indian woman",
 )
 DROP_CAPTION = 0.1
+CAPTIONS_VERSION = 2  # bump when captions change: cached caption embeddings are then re-made
 # attributes `--boost` can ask for: which faces carry each
 BOOSTABLE = {
     "eyeglasses": lambda lab: bool(lab.eyeglasses),
@@ -83,49 +91,73 @@ def attribute_flags(labels: list) -> dict[str, np.ndarray]:
     return {f"has_{k}": np.array([has(lab) for lab in labels], bool) for k, has in BOOSTABLE.items()}
 
 
-def build_latent_pack(
-    ae: Autoencoder, packs: list[str], per_pack: int, seed: int, path: Path, limit: int | None
-):
-    """Encode faces and captions once; both mirrored variants of each caption are kept."""
-    if path.exists():
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    enc = TextEncoder(capacity=0)
-    text_rng = random.Random(seed)
-    latents, emb, emb_flip, pack_id, group_id, all_labels = [], [], [], [], [], []
-    for p, (name, train, rows) in enumerate(select_faces(packs, per_pack, seed, limit)):
-        labels = [train.labels[r] for r in rows]
-        all_labels += labels
-        caps = [caption(lab, text_rng) for lab in labels]
-        with torch.inference_mode():
-            for s in tqdm(range(0, len(rows), 256), desc=f"encoding {name}", mininterval=5):
-                latents.append(ae.encode(to_tensor(train.images[rows[s : s + 256]])).half().numpy())
-        text = torch.cat(
-            [
-                enc.encode(caps[s : s + 512])
-                for s in tqdm(range(0, len(caps), 512), desc=f"captions {name}", mininterval=5)
-            ]
-        )
-        # a mirrored face needs its own caption only when its light comes from a side
-        sided = [i for i, lab in enumerate(labels) if lab.light in ("left", "right")]
-        flipped = text.clone()
-        if sided:
-            flipped[sided] = enc.encode([caption(labels[i].mirrored(), text_rng) for i in sided])
-        emb.append(text.half().numpy())
-        emb_flip.append(flipped.half().numpy())
-        pack_id.append(np.full(len(rows), p))
-        races = sorted({lab.race for lab in labels if lab.race})
-        group_id.append(np.array([races.index(lab.race) if lab.race else -1 for lab in labels]))
-    pack = {
+def latent_cache_key(ae_file: Path, pack: str, per_pack: int, seed: int, limit: int | None) -> str:
+    """Encoded faces depend on the autoencoder's bytes and on which faces were chosen."""
+    h = hashlib.sha1(Path(ae_file).read_bytes())
+    h.update(json.dumps([pack, per_pack, seed, limit, CAPTIONS_VERSION]).encode())
+    return h.hexdigest()[:16]
+
+
+def encode_pack(ae: Autoencoder, enc: TextEncoder, name: str, train, rows: np.ndarray, seed: int,
+                budget: Budget | None) -> dict | None:  # fmt: skip
+    """One pack's latents and caption embeddings (both mirrored variants of each caption); None when
+    the budget ran out first."""
+    text_rng = random.Random(f"{seed}-{name}")
+    labels = [train.labels[r] for r in rows]
+    caps = [caption(lab, text_rng) for lab in labels]
+    latents = []
+    with torch.inference_mode():
+        for s in tqdm(range(0, len(rows), 256), desc=f"encoding {name}", mininterval=5):
+            if budget is not None and budget.done():
+                return None
+            latents.append(ae.encode(to_tensor(train.images[rows[s : s + 256]])).half().numpy())
+    text = torch.cat([enc.encode(caps[s : s + 512]) for s in range(0, len(caps), 512)])
+    # a mirrored face needs its own caption only when its light comes from a side
+    sided = [i for i, lab in enumerate(labels) if lab.light in ("left", "right")]
+    flipped = text.clone()
+    if sided:
+        flipped[sided] = enc.encode([caption(labels[i].mirrored(), text_rng) for i in sided])
+    races = sorted({lab.race for lab in labels if lab.race})
+    return {
         "latents": np.concatenate(latents),
-        "text": np.concatenate(emb),
-        "text_flipped": np.concatenate(emb_flip),
-        "pack": np.concatenate(pack_id),
-        "group": np.concatenate(group_id),
-    } | attribute_flags(all_labels)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **pack)
-    tmp.replace(path)
+        "text": text.half().numpy(),
+        "text_flipped": flipped.half().numpy(),
+        "group": np.array([races.index(lab.race) if lab.race else -1 for lab in labels]),
+    } | attribute_flags(labels)
+
+
+def save_npz(path: str, arrays: dict) -> None:
+    with open(path, "wb") as f:  # a file object: np.savez would add ".npz" to a name
+        np.savez(f, **arrays)
+
+
+def build_latent_pack(ae: Autoencoder, ae_file: Path, packs: list[str], per_pack: int, seed: int,
+                      limit: int | None, budget: Budget | None = None) -> dict | None:  # fmt: skip
+    """Encode each pack's faces and captions once, into the cache (shared by every run with the same
+    autoencoder file and faces, so a second run, or a resumed one, starts at once). Preparation
+    counts against the run's budget: None when the budget ran out (packs finished so far are kept)."""
+    enc, parts = TextEncoder(capacity=0), []
+    for name, train, rows in select_faces(packs, per_pack, seed, limit):
+        path = (
+            cache_dir()
+            / "latents"
+            / f"{name.replace('/', '_')}-{latent_cache_key(ae_file, name, per_pack, seed, limit)}.npz"
+        )
+        if path.exists():
+            with np.load(path, allow_pickle=False) as z:
+                part = {k: z[k] for k in z.files}
+        else:
+            print(
+                f"encoding {len(rows)} faces of {name} (about {len(rows) / 150 / 60:.0f} min here; cached after)"
+            )
+            part = encode_pack(ae, enc, name, train, rows, seed, budget)
+            if part is None:
+                return None
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, lambda tmp, part=part: save_npz(tmp, part))
+        parts.append(part)
+    pack = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    pack["pack"] = np.concatenate([np.full(len(p["latents"]), k) for k, p in enumerate(parts)])
     return pack
 
 
@@ -246,14 +278,15 @@ def main(argv=None) -> dict:
     ae, ae_meta = Autoencoder.from_file(args.autoencoder)
     ae.eval().requires_grad_(False)
     packs = [p for p in args.data.split(",") if p]
-    if not dist.main:  # rank 0 encodes the faces once; the others read its file
+    if not dist.main:  # rank 0 encodes the faces once; the others read its cache
         barrier(dist)
-    data = build_latent_pack(ae, packs, args.per_pack, args.seed, args.out / "latents.npz", args.limit)
+    data = build_latent_pack(ae, args.autoencoder, packs, args.per_pack, args.seed, args.limit, budget)
     if dist.main:
         barrier(dist)
-    if args.boost and "has_eyeglasses" not in data:  # a latent file written before flags were kept
-        faces = select_faces(packs, args.per_pack, args.seed, args.limit)
-        data |= attribute_flags([train.labels[r] for _, train, rows in faces for r in rows])
+    if data is None:
+        print(f"the budget ({args.minutes} min) ran out while encoding the faces; the packs encoded so far "
+              "are cached: run again to continue")  # fmt: skip
+        return {"step": 0, "images": 0, "train_seconds": 0.0, "prepared": False}
     draw = latent_draw(data, args.boost, verbose=dist.main)
     latents = torch.from_numpy(data["latents"].astype(np.float32))
     text = torch.from_numpy(data["text"].astype(np.float32))
