@@ -56,6 +56,7 @@ def test_malformed_pack_is_a_clear_error(demographic_pack):
 
 
 @pytest.mark.parametrize("pack", ["celeba64", "fairface64", "utkface64"])
+@pytest.mark.slow
 def test_real_pack_preview(shared_data, tmp_path, pack):
     out = tmp_path / f"{pack}.png"
     run("data", "preview", pack, "--out", str(out), "--n", "4", "--limit", "300")
@@ -89,6 +90,7 @@ def test_our_errors_are_one_line_and_bugs_keep_their_traceback(monkeypatch, caps
         cli.main(["models"])
 
 
+@pytest.mark.slow
 def test_a_bad_output_is_refused_before_any_face_is_computed(model_file, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
@@ -126,6 +128,7 @@ def test_unreadable_samples_are_skipped_and_named(tmp_path):
     assert len(samples.images) == 2 and [name.endswith("2.png") for name, _ in samples.skipped] == [True]
 
 
+@pytest.mark.slow
 def test_every_generated_png_says_it_is_synthetic_and_info_reads_it_back(model_file, tmp_path):
     import xml.etree.ElementTree as ET
 

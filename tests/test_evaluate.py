@@ -59,6 +59,7 @@ def metric(results, name, key):
     return next(v for k, v in results[name][0]["set"].items() if k.startswith(key))
 
 
+@pytest.mark.slow
 def test_real_photos_score_at_the_ceiling(results):
     r = results["real"][0]
     assert r["qa"]["face_rate"] >= 0.98
@@ -68,17 +69,20 @@ def test_real_photos_score_at_the_ceiling(results):
     assert r["set"]["mode_collapse_score"] < 0.1 and r["set"]["near_duplicate_pairs"] == 0
 
 
+@pytest.mark.slow
 def test_degraded_sets_score_clearly_worse_on_realism(results):
     real = metric(results, "real", "fd_effnet")
     for name in ("blurred", "noise", "repeated"):
         assert metric(results, name, "fd_effnet") > 2 * real, name
 
 
+@pytest.mark.slow
 def test_noise_has_no_faces_and_blur_is_not_sharp(results):
     assert results["noise"][0]["qa"]["face_rate"] <= 0.05
     assert results["blurred"][0]["qa"]["sharp_rate"] < 0.3 < results["real"][0]["qa"]["sharp_rate"]
 
 
+@pytest.mark.slow
 def test_one_face_repeated_is_caught_as_collapse(results):
     s = results["repeated"][0]["set"]
     assert s["mode_collapse_score"] > 0.9
@@ -87,6 +91,7 @@ def test_one_face_repeated_is_caught_as_collapse(results):
     assert s["identity_diversity"] < 0.05 < results["real"][0]["set"]["identity_diversity"]
 
 
+@pytest.mark.slow
 def test_copied_training_faces_are_caught_as_memorised(results):
     copied = results["copied"][0]["memorisation"]["samples"]
     real = results["real"][0]["memorisation"]["samples"]
@@ -95,12 +100,14 @@ def test_copied_training_faces_are_caught_as_memorised(results):
     assert real["ratio_test_fail_rate"] < 0.05 and real["identity_copy_rate"] < 0.1
 
 
+@pytest.mark.slow
 def test_adherence_of_real_photos_to_their_own_labels(results):
     adh = results["real"][0]["adherence"]
     assert adh["checked"] == N
     assert adh["overall"] > 0.85
 
 
+@pytest.mark.slow
 def test_bias_audit_reports_every_group(results):
     b = results["real"][0]["bias"]
     assert abs(sum(b["samples"]["skin_tone_ita"].values()) - 1) < 0.05
@@ -109,6 +116,7 @@ def test_bias_audit_reports_every_group(results):
     assert "training_data" in b  # CelebA's skew is measured against FairFace's balance
 
 
+@pytest.mark.slow
 def test_report_is_self_contained_html_and_json(results, tmp_path):
     res, art = results["real"]
     json_path, html_path = write_report(res, art, tmp_path)
@@ -151,6 +159,7 @@ def test_prompts_are_read_for_checkable_attributes(prompt, negative, expected):
     assert requested(prompt, negative) == expected
 
 
+@pytest.mark.slow
 def test_evaluate_cli_on_generated_pngs(shared_data, instruments, sets, tmp_path):
     from PIL import Image
 
@@ -185,6 +194,7 @@ def test_evaluate_cli_on_generated_pngs(shared_data, instruments, sets, tmp_path
     assert (out / "report.html").stat().st_size > 10000
 
 
+@pytest.mark.slow
 def test_too_few_samples_is_a_clear_error(shared_data, instruments, config):
     with pytest.raises(ValueError, match="too few"):
         evaluate(ImageSet("tiny", np.zeros((3, 64, 64, 3), np.uint8)), config)

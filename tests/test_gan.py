@@ -110,6 +110,7 @@ def run_gan(folder, out, *extra):
                              "--sample-minutes", "0.05", *extra])  # fmt: skip
 
 
+@pytest.mark.slow
 def test_absurd_learning_rate_trips_the_instability_monitor(tiny_faces, tmp_path):
     state = run_gan(tiny_faces, tmp_path / "run", "--lr", "20", "--steps", "60")
     failures = {e["failure"] for e in state["events"]}
@@ -118,6 +119,7 @@ def test_absurd_learning_rate_trips_the_instability_monitor(tiny_faces, tmp_path
     assert (tmp_path / "run" / "health.png").exists() and (tmp_path / "run" / "health.json").exists()
 
 
+@pytest.mark.slow
 def test_tiny_dataset_trips_the_overfitting_monitor(tmp_path):
     folder = tmp_path / "four"
     folder.mkdir()
@@ -130,6 +132,7 @@ def test_tiny_dataset_trips_the_overfitting_monitor(tmp_path):
     assert state["ada_p"] > 0
 
 
+@pytest.mark.slow
 def test_gan_trainer_resumes_and_exports(tiny_faces, tmp_path):
     out = tmp_path / "run"
     first = run_gan(tiny_faces, out, "--steps", "6", "--checkpoint-minutes", "0.001")

@@ -94,6 +94,7 @@ def test_gan_edits_start_from_the_generated_face(gan_file, tmp_path):
     assert FaceGANEngine(weights=bare).generate(Request("a face"))[0].size == (64, 64)
 
 
+@pytest.mark.slow
 def test_cli_generates_and_edits_with_the_gan(gan_file, tmp_path):
     from portraitist.cli import main
     from portraitist.png import read_settings
@@ -109,6 +110,7 @@ def test_cli_generates_and_edits_with_the_gan(gan_file, tmp_path):
     assert read_settings(tmp_path / "e" / "after.png")["edits"] == {"smile": 2.0}
 
 
+@pytest.mark.slow
 def test_cli_finds_directions_with_the_attribute_reader(gan_file, tmp_path, capsys):
     from portraitist.cli import main
 
@@ -122,6 +124,7 @@ def test_cli_finds_directions_with_the_attribute_reader(gan_file, tmp_path, caps
     assert "wrote" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_cli_projects_a_real_photo_into_w_and_edits_it(gan_file, tmp_path, capsys):
     from PIL import Image
 

@@ -97,6 +97,7 @@ def test_missing_or_wrong_weights_are_clear_errors(tmp_path):
         FaceDiffusion.from_pretrained(other)
 
 
+@pytest.mark.slow
 def test_cli_generate(model_file, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "portraitist.cli", "generate", "a smiling woman", "--weights",
                            str(model_file), "--n", "2", "--steps", "3", "--seed", "4", "--out", str(tmp_path)],

@@ -363,6 +363,7 @@ def test_a_provider_answering_garbage_gets_a_clear_error(serve, monkeypatch):
         get_engine("seedream-4", http=no_sleep_http("Seedream")).generate(Request("a man"))
 
 
+@pytest.mark.slow
 def test_cli_generates_through_a_hosted_model(serve, monkeypatch, tmp_path, capsys):
     from portraitist.cli import main
     from portraitist.png import read_settings

@@ -87,3 +87,19 @@ def test_crop_box_outside_image_is_refused(face):
     with pytest.raises(ImageDecodeError) as e:
         decode_image(jpeg_bytes(face), 64, crop_box=(0, 0, 200, 200))
     assert e.value.reason == "wrong_shape"
+
+
+def test_a_decompression_bomb_is_refused_before_it_is_decoded():
+    """A PNG whose header claims 30000 x 30000 pixels (900 M) in a few dozen bytes."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0))
+    bomb += chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b"")
+    assert len(bomb) < 100
+    with pytest.raises(ImageDecodeError) as e:
+        decode_image(bomb, 64)
+    assert e.value.reason == "too_large"

@@ -41,6 +41,7 @@ def test_clean_resize_is_per_channel_float_bicubic():
     assert np.allclose(out[0, 1], np.clip(np.asarray(ref), 0, 255))
 
 
+@pytest.mark.slow
 def test_fid_path_end_to_end(weights):
     rng = np.random.default_rng(0)
     a = rng.integers(0, 128, (40, 64, 64, 3), dtype=np.uint8)

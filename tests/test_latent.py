@@ -47,6 +47,7 @@ def brightness_labels(images):
     }
 
 
+@pytest.mark.slow
 def test_found_directions_edit_what_they_were_found_for(gan, tmp_path):
     dirs = gd.find_directions(
         gan, n=600, labeller=brightness_labels, conditional_on={"red": ["bright"]}, pcs=3
@@ -78,6 +79,7 @@ def test_interpolation_strips_and_gifs(gan, tmp_path):
         assert im.n_frames == 8 and b"seed_a" in im.info["comment"]
 
 
+@pytest.mark.slow
 def test_projection_of_a_generated_face_reconstructs_it(gan):
     target = gan.generate([77], truncation=0.7)[0]
     w, recon, psnr = gd.project(gan, target, steps=150, seed=77)
@@ -89,24 +91,25 @@ def test_projection_of_a_generated_face_reconstructs_it(gan):
 
 def test_prompt_arithmetic_edits_and_interpolation(model_file):
     model = FaceDiffusion.from_pretrained(model_file)
-    base = pe.edit(model, "portrait of a woman", 5, {}, steps=4)
+    base = pe.edit(model, "portrait of a woman", 5, {}, None, 4, 3.0, "dpmpp_2m")
     same = model.generate_seeds("portrait of a woman", None, 4, 3.0, [5], "dpmpp_2m")[0]
     assert np.abs(base.astype(int) - same.astype(int)).max() <= 2  # no edit = the original face
-    older = pe.edit(model, "portrait of a woman", 5, {"age": 2}, steps=4)
+    older = pe.edit(model, "portrait of a woman", 5, {"age": 2}, None, 4, 3.0, "dpmpp_2m")
     assert not np.array_equal(base, older)
     e = pe.edited_embedding(model, "portrait of a woman", {"age": 2, "smile": -1})
     assert torch.isclose(e.norm(), torch.tensor(1.0), atol=1e-4)
     with pytest.raises(ValueError, match="unknown direction"):
-        pe.edit(model, "a face", 1, {"nose": 1})
+        pe.edit(model, "a face", 1, {"nose": 1}, None, 4, 3.0, "euler")
     with pytest.raises(ValueError, match="between -3 and 3"):
-        pe.edit(model, "a face", 1, {"age": 9})
-    strip = pe.interpolate_prompts(model, "a young man", "an old man", seed=3, frames=4, steps=3)
+        pe.edit(model, "a face", 1, {"age": 9}, None, 4, 3.0, "euler")
+    strip = pe.interpolate_prompts(model, "a young man", "an old man", 3, 4, 3, 3.0, "dpmpp_2m")
     assert strip.shape == (4, 64, 64, 3)
-    seeds_strip = pe.interpolate_seeds(model, "a man", 1, 2, frames=3, steps=3)
+    seeds_strip = pe.interpolate_seeds(model, "a man", 1, 2, 3, 3, 3.0, "dpmpp_2m")
     end = model.generate_seeds("a man", None, 3, 3.0, [2], "dpmpp_2m")[0]
     assert np.abs(seeds_strip[-1].astype(int) - end.astype(int)).max() <= 2
 
 
+@pytest.mark.slow
 def test_cli_edit_and_interpolate(model_file, tmp_path, gan):
     from portraitist.checkpoints import save_weights
     from portraitist.cli import main
@@ -139,11 +142,11 @@ def test_cli_edit_and_interpolate(model_file, tmp_path, gan):
     )
     dirs = gd.find_directions(gan, n=300, labeller=brightness_labels, pcs=2)
     dirs.save(tmp_path / "g.directions.safetensors")
-    assert main(["edit", "--model", "gan", "--weights", str(gan_file), "--seed", "4", "--direction", "bright=2",
+    assert main(["edit", "--model", "face-gan", "--weights", str(gan_file), "--seed", "4", "--direction", "bright=2",
                  "--out", str(tmp_path / "ge")]) == 0  # fmt: skip
     assert (
         np.asarray(Image.open(tmp_path / "ge" / "after.png")).mean()
         > np.asarray(Image.open(tmp_path / "ge" / "before.png")).mean()
     )
-    assert main(["interpolate", "--model", "gan", "--weights", str(gan_file), "--space", "z", "--frames", "4",
+    assert main(["interpolate", "--model", "face-gan", "--weights", str(gan_file), "--space", "z", "--frames", "4",
                  "--out", str(tmp_path / "gi")]) == 0  # fmt: skip

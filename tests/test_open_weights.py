@@ -21,6 +21,7 @@ def pixels(img):
 
 
 @pytest.mark.parametrize(("kind", "name", "samplers"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.slow
 def test_open_weight_engine_end_to_end(tmp_path, kind, name, samplers):
     folder = build(kind, tmp_path)
     engine = get_engine(name, weights=folder)
@@ -62,6 +63,7 @@ def test_open_weight_engine_errors(tmp_path, monkeypatch):
     assert get_engine("realistic-vision-5.1").availability()[0]
 
 
+@pytest.mark.slow
 def test_cli_generates_with_an_open_weight_model(tmp_path, capsys):
     from portraitist.cli import main
     from portraitist.png import read_settings

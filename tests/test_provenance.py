@@ -57,6 +57,7 @@ def test_chain(tmp_path_factory):
     return folder / "chain.pem", folder / "key.pem"
 
 
+@pytest.mark.slow
 def test_generated_faces_carry_signed_content_credentials(model_file, test_chain, tmp_path):
     from portraitist.png import read_marks, read_settings
     from portraitist.provenance import read_credentials

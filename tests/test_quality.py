@@ -113,6 +113,7 @@ def test_verdicts_accept_explicit_thresholds(real_valid):
     assert not any(v.face_found for v in verdicts(m, strict))
 
 
+@pytest.mark.slow
 def test_reroll_a_real_generator_and_keep_qa_in_png_metadata(instruments, tmp_path):
     pytest.importorskip("gan_face_generate", reason="the peer DCGAN (gan-face-generate) is not installed")
     from PIL import Image

@@ -13,6 +13,7 @@ from portraitist.data import load, open_source
         ("utkface64", 20218, "utkface", None),
     ],
 )
+@pytest.mark.slow
 def test_pack_counts_and_splits(shared_data, pack, count, kind, splits):
     src = open_source(pack)
     assert len(src) == count and src.kind == kind
@@ -21,6 +22,7 @@ def test_pack_counts_and_splits(shared_data, pack, count, kind, splits):
         assert {s: src.splits.count(s) for s in set(src.splits)} == splits
 
 
+@pytest.mark.slow
 def test_celeba_label_mapping_matches_the_raw_columns(shared_data):
     import csv
 
@@ -36,6 +38,7 @@ def test_celeba_label_mapping_matches_the_raw_columns(shared_data):
         assert lab.race is None and lab.age_low is None  # CelebA labels neither
 
 
+@pytest.mark.slow
 def test_fairface_is_balanced_and_celeba_is_not(shared_data):
     fair = load("fairface64", limit=4000, progress=False).histogram("race")
     shares = [n / 4000 for n in fair.values()]

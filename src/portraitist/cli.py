@@ -126,7 +126,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             raise InvalidInput(f"{args.prompts} has {len(lines)} prompts for {len(samples.images)} samples")
         samples.prompts = lines * len(samples.images) if len(lines) == 1 else lines
         samples.negatives = [args.negative or ""] * len(samples.images)
-    config = EvalConfig(ref=args.ref, ref_limit=args.ref_limit, train=args.train, train_limit=args.train_limit,
+    config = EvalConfig(ref=args.ref, ref_limit=args.ref_limit, train=args.train, train_limit=args.train_limit or None,
                         balanced_ref=None if args.no_bias else "fairface64")  # fmt: skip
     results, art = evaluate(samples, config)
     json_path, html_path = write_report(results, art, args.out)
@@ -475,7 +475,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--ref", default="celeba64", help="pack whose held-out split is the real reference")
     ev.add_argument("--ref-limit", type=int, default=5000, help="at most this many reference faces")
     ev.add_argument("--train", help="pack whose train split is checked for memorised faces")
-    ev.add_argument("--train-limit", type=int, help="check against a random subset of the training set")
+    ev.add_argument("--train-limit", type=int, default=10000,
+                    help="check against this many random training faces (default 10000, about 4 min the first "
+                         "time; 0: all of them)")  # fmt: skip
     ev.add_argument("--prompts", help="text file: one prompt per sample (sorted file order), or one for all")
     ev.add_argument("--negative", help="the negative prompt used with --prompts")
     ev.add_argument("--limit", type=int, help="score only the first N samples")

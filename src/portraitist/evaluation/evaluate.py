@@ -246,6 +246,9 @@ def _train_features(tr: FaceSet) -> tuple:
     parts_small, parts_id, parts_found = [], [], []
     from tqdm import tqdm
 
+    # SFace runs one face at a time here (~18 ms, docs/benchmarks.md): say how long before it starts
+    print(f"memorisation check: describing {len(rows)} training faces once (about {len(rows) * 0.025 / 60:.0f} min "
+          "here; cached for every later evaluation)", flush=True)  # fmt: skip
     for s in tqdm(range(0, len(rows), 2000), desc=f"training-set features ({tr.name})", mininterval=5):
         imgs = np.asarray(tr.images[rows[s : s + 2000]])
         parts_small.append(small(imgs))
