@@ -106,6 +106,22 @@ def cmd_data_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_align(args: argparse.Namespace) -> int:
+    from .data.align import align_source
+
+    out = writable_folder(args.out)
+    report = align_source(args.pack, out, size=args.size, kind=args.kind, limit=args.limit)
+    total = report.aligned + len(report.not_aligned)
+    print(f"aligned {report.aligned} of {total} faces into {out} (images.zip + labels.csv)")
+    if report.not_aligned:
+        reasons: dict[str, int] = {}
+        for _, why in report.not_aligned:
+            reasons[why.split(":")[0]] = reasons.get(why.split(":")[0], 0) + 1
+        print(f"not aligned: {len(report.not_aligned)} (" + ", ".join(f"{n} {k}" for k, n in reasons.items())
+              + f"), listed in {out / 'not_aligned.csv'}")  # fmt: skip
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluation.evaluate import EvalConfig, evaluate, load_samples
     from .evaluation.report import write_report
@@ -469,6 +485,16 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--seed", type=int, default=0)
     preview.add_argument("--cell", type=int, default=160, help="display size of each face in px")
     preview.set_defaults(func=cmd_data_preview)
+
+    al = data.add_parser(
+        "align", help="align faces to CelebA-64's framing (five landmarks, similarity transform)"
+    )
+    al.add_argument("pack", help="a pack name, or any folder of photos (official layouts too)")
+    al.add_argument("--out", required=True, help="folder for the aligned pack")
+    al.add_argument("--size", type=int, default=64, help="output size in px (default 64)")
+    al.add_argument("--kind", choices=("pack", "celeba", "fairface", "utkface", "ffhq", "folder"))
+    al.add_argument("--limit", type=int, help="align only the first N records")
+    al.set_defaults(func=cmd_data_align)
 
     ev = sub.add_parser("evaluate", help="score generated faces against real ones; JSON + HTML report")
     ev.add_argument("samples", help="a folder of generated PNGs, or any dataset folder / pack")

@@ -143,6 +143,10 @@ def read_pack(root: Path, limit: int | None = None) -> Source:
         kind = "utkface" if rows[0]["age"].strip().isdigit() else "fairface"
         labels = [labels_from_demographics(r, report) for r in rows]
         extra = {}
+    elif set(header) <= {"file", "split", "partition", "identity"}:  # photos without labels (`data align`)
+        kind = "folder"
+        labels = [FaceLabels() for _ in rows]
+        extra = {}
     else:
         raise DataError(f"{lpath}: columns {list(header)} match no known label schema")
     split_col = "partition" if "partition" in header else "split" if "split" in header else None
