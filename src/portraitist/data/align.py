@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import InvalidInput
 from ..files import atomic_write
-from .images import ImageDecodeError, to_rgb
+from .images import ImageDecodeError, open_rgb
 
 # Mean YuNet landmarks of 1,998 CelebA-64 train faces (of 2,000 drawn with seed 0), in 64-px pixel
 # coordinates: right eye, left eye (as seen), nose tip, mouth corners. `celeba_template()` re-measures.
@@ -92,24 +92,6 @@ def align_face(image: np.ndarray, points: np.ndarray, size: int = 64) -> np.ndar
     return cv2.warpAffine(np.ascontiguousarray(image), matrix, (size, size), flags=flags, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
 
 
-def decode_full(data: bytes) -> np.ndarray:
-    """An image's RGB pixels at full resolution (decompression bombs refused like decode_image)."""
-    import warnings
-
-    from PIL import Image, ImageOps
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            img.load()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise ImageDecodeError("too_large", str(e)) from e
-    except (OSError, ValueError, SyntaxError) as e:
-        raise ImageDecodeError("corrupt", str(e)) from e
-    return np.asarray(to_rgb(ImageOps.exif_transpose(img)))
-
-
 def align_source(source: str | Path, out: str | Path, size: int = 64, kind: str | None = None,
                  limit: int | None = None, progress: bool = True) -> AlignReport:  # fmt: skip
     """Align every face of a pack or dataset folder into a new pack at `out`."""
@@ -130,7 +112,7 @@ def align_source(source: str | Path, out: str | Path, size: int = 64, kind: str 
             tqdm(src.files, desc=f"aligning {src.name}", unit="face", disable=not progress)
         ):
             try:
-                image = decode_full(src.read(name))
+                image = np.asarray(open_rgb(src.read(name)))
             except (ImageDecodeError, OSError) as e:
                 report.not_aligned.append((name, f"unreadable: {e}"))
                 continue

@@ -44,18 +44,9 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img
 
 
-def decode_image(
-    data: bytes,
-    size: int,
-    crop_box: tuple[int, int, int, int] | None = None,
-    min_side: int | None = None,
-) -> np.ndarray:
-    """Decode bytes to a `size` x `size` x 3 uint8 array.
-
-    `crop_box` (left, top, right, bottom) is applied first (CelebA's official crop); otherwise the
-    image is centre-cropped to a square. Images whose short side is under `min_side` (default
-    size // 2: upscaling more than 2x only makes blur) are refused.
-    """
+def open_rgb(data: bytes) -> Image.Image:
+    """Encoded bytes as an upright RGB image at full resolution; ImageDecodeError (with its reason)
+    for empty, corrupt, truncated files and decompression bombs (refused before decoding)."""
     if not data:
         raise ImageDecodeError("empty", "file has no bytes")
     try:
@@ -71,8 +62,22 @@ def decode_image(
         raise ImageDecodeError(reason, text) from e
     except (ValueError, SyntaxError) as e:
         raise ImageDecodeError("corrupt", str(e)) from e
-    img = ImageOps.exif_transpose(img)
-    img = to_rgb(img)
+    return to_rgb(ImageOps.exif_transpose(img))
+
+
+def decode_image(
+    data: bytes,
+    size: int,
+    crop_box: tuple[int, int, int, int] | None = None,
+    min_side: int | None = None,
+) -> np.ndarray:
+    """Decode bytes to a `size` x `size` x 3 uint8 array.
+
+    `crop_box` (left, top, right, bottom) is applied first (CelebA's official crop); otherwise the
+    image is centre-cropped to a square. Images whose short side is under `min_side` (default
+    size // 2: upscaling more than 2x only makes blur) are refused.
+    """
+    img = open_rgb(data)
     if crop_box is not None:
         left, top, right, bottom = crop_box
         if left < 0 or top < 0 or right > img.width or bottom > img.height:
