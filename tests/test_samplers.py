@@ -115,3 +115,22 @@ def test_flow_loss_is_smallest_for_the_exact_velocity():
 
     off_loss = flow_loss(Denoiser(Off(), formulation="flow"), x0, text)
     assert torch.isfinite(exact_loss) and exact_loss < off_loss
+
+
+def test_guidance_in_a_limited_interval_follows_the_prompt_alone_outside_it():
+    import torch
+
+    from portraitist.diffusion.guidance import guided
+
+    def denoiser(x, sigma, text):  # a stand-in whose output is its text's sum
+        return torch.zeros_like(x) + text.sum(1).view(-1, 1, 1, 1)
+
+    cond, negative = torch.ones(2, 4), torch.zeros(2, 4)
+    x = torch.zeros(2, 1, 2, 2)
+    model = guided(denoiser, cond, negative, 3.0, interval=(1.0, 5.0))
+    inside, above, below = (model(x, torch.full((2,), s)) for s in (2.0, 10.0, 0.5))
+    assert torch.allclose(inside, torch.full_like(x, 12.0))  # negative + 3 * (prompt - negative)
+    assert torch.allclose(above, torch.full_like(x, 4.0)) and torch.allclose(below, above)  # the prompt alone
+    assert torch.allclose(guided(denoiser, cond, negative, 3.0)(x, torch.full((2,), 10.0)), inside)
+    with pytest.raises(ValueError, match="guidance interval"):
+        guided(denoiser, cond, negative, 3.0, interval=(5.0, 1.0))

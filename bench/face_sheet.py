@@ -1,0 +1,59 @@
+"""The 8x8 sheet to judge by eye: seeds 0-63 of one prompt at 128 px a face, each face framed by its
+QA verdict (green: passes every check; red: fails, with the failed checks named: face found,
+mesh agrees, eyes match, symmetric, sharp).
+
+    python bench/face_sheet.py [--model face-diffusion] [--weights PATH] [--prompt "..."] --out docs/models/sheet.png
+
+The default prompt is the README's first command's. The sheet's PNG metadata holds every face's
+seed and verdict, so a count by eye can be set beside what QA flagged.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from portraitist.api import generate
+from portraitist.png import save_png
+from portraitist.quality.analysis import analyse
+from portraitist.quality.checks import verdicts
+
+README_PROMPT = "close-up portrait of a smiling woman with blond hair"
+CELL = 128
+CHECKS = ("face_found", "mesh_agrees", "eyes_match", "symmetric", "sharp")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="face-diffusion")
+    ap.add_argument("--weights")
+    ap.add_argument("--prompt", default=README_PROMPT)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    faces = generate(args.prompt, seed=0, num_images=64, model=args.model, weights=args.weights)
+    arrays = np.stack([np.asarray(f) for f in faces])
+    verdict = [v.as_dict() for v in verdicts(analyse(arrays))]
+    sheet = Image.new("RGB", (8 * CELL, 8 * CELL), (30, 30, 30))
+    draw = ImageDraw.Draw(sheet)
+    for i, (face, v) in enumerate(zip(faces, verdict, strict=True)):
+        x, y = (i % 8) * CELL, (i // 8) * CELL
+        sheet.paste(face.resize((CELL - 6, CELL - 6), Image.Resampling.LANCZOS), (x + 3, y + 3))
+        ok = v["passed"]
+        draw.rectangle(
+            (x + 1, y + 1, x + CELL - 2, y + CELL - 2),
+            outline=(40, 200, 60) if ok else (230, 40, 40),
+            width=2,
+        )
+        failed = [k.split("_")[0] for k in CHECKS if not v[k]]
+        draw.text((x + 5, y + CELL - 14), f"{i} " + ",".join(failed), fill=(255, 255, 255))
+    flagged = sum(not v["passed"] for v in verdict)
+    info = {"prompt": args.prompt, "model": args.model, "weights": faces[0].info.get("weights"), "seeds": "0-63",
+            "qa_flagged": flagged, "verdicts": verdict}  # fmt: skip
+    save_png(sheet, args.out, info)
+    print(f"wrote {args.out}: {flagged} of 64 faces flagged by QA")
+
+
+if __name__ == "__main__":
+    main()
