@@ -5,8 +5,10 @@ on the same sigma schedule: diffusion/edm.py expresses a flow model in the EDM f
 like bench/tune_sampling.py (1,000 faces prompted with held-out CelebA captions, 10 x 10 faces
 for adherence).
 
-    python bench/compare_formulations.py --autoencoder runs/dec2/ae.safetensors \
-        --latents runs/diff2/latents.npz --minutes 8 --out runs/formulations
+    python bench/compare_formulations.py --autoencoder runs/dec2/ae.safetensors --minutes 8 --out runs/formulations
+
+The faces are encoded once into the cache before either run starts (`--steps 0`), so both runs
+spend their minutes on training alone.
 
 A finished run (its exported model exists) is not trained again, so the script can be rerun for
 scores alone. Prints Markdown (recorded in docs/diffusion.md) and writes scores.json into --out.
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,8 +34,6 @@ def train(formulation: str, args) -> Path:
     if model.exists():
         return model
     run.mkdir(parents=True, exist_ok=True)
-    if args.latents and not (run / "latents.npz").exists():  # encoded once, shared by both runs
-        os.link(args.latents, run / "latents.npz")
     cmd = [sys.executable, "-m", "portraitist.cli", "train", "diffusion", "--autoencoder", str(args.autoencoder),
            "--formulation", formulation, "--minutes", str(args.minutes), "--channels", str(args.channels),
            "--batch", str(args.batch), "--lr", str(args.lr), "--per-pack", str(args.per_pack),
@@ -46,7 +45,6 @@ def train(formulation: str, args) -> Path:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--autoencoder", type=Path, required=True)
-    ap.add_argument("--latents", type=Path, help="a latents.npz from an earlier run with the same encoder")
     ap.add_argument("--minutes", type=float, default=8)
     ap.add_argument("--channels", type=int, default=48)
     ap.add_argument("--batch", type=int, default=64)
@@ -57,6 +55,9 @@ def main() -> None:
     ap.add_argument("--adherence-per-prompt", type=int, default=10)
     ap.add_argument("--out", type=Path, default=Path("runs/formulations"))
     args = ap.parse_args()
+    prepare = [sys.executable, "-m", "portraitist.cli", "train", "diffusion", "--autoencoder", str(args.autoencoder),
+               "--per-pack", str(args.per_pack), "--steps", "0", "--out", str(args.out / "prepare")]  # fmt: skip
+    subprocess.run(prepare, check=True)  # encode the faces into the cache, outside both runs' minutes
     models = {f: train(f, args) for f in FORMULATIONS}
     prompts, adh_prompts = evaluation_prompts(args.n, args.adherence_per_prompt)
     rows = []

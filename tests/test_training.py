@@ -246,3 +246,11 @@ def test_preparing_the_faces_counts_against_the_budget_and_is_cached(
     assert done["step"] == 3
     again = diffusion.main(common + ["--steps", "2", "--minutes", "0.00001", "--out", str(tmp_path / "c")])
     assert again.get("prepared") is not False  # the encoded faces came from the cache
+
+
+def test_steps_zero_prepares_the_faces_and_trains_nothing(demographic_pack, tiny_autoencoder, tmp_path):
+    from portraitist.training import diffusion
+
+    state = diffusion.main(["--autoencoder", str(tiny_autoencoder), "--data", str(demographic_pack), "--per-pack", "20",
+                            "--batch", "4", "--channels", "32", "--steps", "0", "--out", str(tmp_path / "p")])  # fmt: skip
+    assert state["step"] == 0 and state.get("prepared") is not False

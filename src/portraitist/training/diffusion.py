@@ -108,7 +108,7 @@ def encode_pack(ae: Autoencoder, enc: TextEncoder, name: str, train, rows: np.nd
     latents = []
     with torch.inference_mode():
         for s in tqdm(range(0, len(rows), 256), desc=f"encoding {name}", mininterval=5):
-            if budget is not None and budget.done():
+            if budget is not None and budget.out_of_time():
                 return None
             latents.append(ae.encode(to_tensor(train.images[rows[s : s + 256]])).half().numpy())
     text = torch.cat([enc.encode(caps[s : s + 512]) for s in range(0, len(caps), 512)])

@@ -289,8 +289,11 @@ class Budget:
     def elapsed(self) -> float:
         return time.time() - self.start
 
-    def done(self, step: int = 0) -> bool:
-        return self.elapsed() >= self.seconds or (self.steps is not None and step >= self.steps)
+    def out_of_time(self) -> bool:
+        return self.elapsed() >= self.seconds
+
+    def done(self, step: int) -> bool:
+        return self.out_of_time() or (self.steps is not None and step >= self.steps)
 
     def progress(self, step: int = 0) -> float:
         """The share of the budget spent; by steps where steps are the budget, so that learning-rate
