@@ -104,3 +104,14 @@ def test_one_reading_of_a_prompt_for_steering_and_scoring():
     # what the negative prompt avoids, unless the prompt asks for it
     assert wanted("a person", "blond hair, a man") == {"blond": -1, "gender": -1}
     assert requested("a person", "blond hair") == {"hair!": "blond"}
+
+
+def test_a_pipelines_guidance_interval_changes_its_faces_and_is_saved(model_file, tmp_path):
+    pipe = FaceDiffusion.from_pretrained(model_file)
+    everywhere = pipe("a face", None, 4, 3.0, [0], "euler")
+    pipe.guidance_interval = (0.5, 5.0)
+    limited = pipe("a face", None, 4, 3.0, [0], "euler")
+    assert not np.array_equal(everywhere, limited)
+    again = FaceDiffusion.from_pretrained(pipe.save_pretrained(tmp_path / "i.safetensors"))
+    assert again.guidance_interval == (0.5, 5.0)
+    assert np.array_equal(again("a face", None, 4, 3.0, [0], "euler"), limited)

@@ -172,6 +172,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from .api import save
     from .engines import Request, get_engine
     from .prompting import negative_prompt
+    from .threads import use_free_cores
 
     if not 1 <= args.upscale <= MAX_UPSCALE:
         raise InvalidInput(f"--upscale enlarges 1 to {MAX_UPSCALE} times, not {args.upscale}")
@@ -201,8 +202,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
         if get_engine(args.model).card.engine != "open-weights":
             raise InvalidInput("--download fetches open-weight models only")
         options["allow_download"] = True
-    from .threads import use_free_cores
-
     use_free_cores()  # not more threads than free cores: oversubscription doubles the time
     request = Request(args.prompt, negative_prompt=negative, seed=args.seed, steps=args.steps,
                       guidance=args.guidance, sampler=args.sampler, n=args.n, width=args.width,

@@ -161,7 +161,6 @@ class FaceDiffusion:
         sigmas = karras_sigmas(steps)
         if noise is None:
             noise = self.initial_noise(seeds)
-        z = SAMPLERS[sampler](
-            guided(self.denoiser, cond, negative, guidance), noise * sigmas[0], sigmas, callback
-        )
+        model = guided(self.denoiser, cond, negative, guidance, self.guidance_interval)
+        z = SAMPLERS[sampler](model, noise * sigmas[0], sigmas, callback)
         return self.to_uint8(z)
