@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .engines.registry import DEFAULT_MODEL
 from .errors import InvalidInput
 from .files import writable_folder
 
@@ -185,6 +186,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     negative = (
         negative_prompt(*args.negative_preset, extra=args.negative) if args.negative_preset else args.negative
     )
+    if args.from_image:
+        negative = _settings_from(args, negative)
+    elif not args.prompt:
+        raise InvalidInput("give a prompt (or --from IMAGE.png to regenerate a saved image)")
+    args.model, args.seed, args.n = args.model or DEFAULT_MODEL, args.seed or 0, args.n or 4
     _coverage_notes(args.model, args.prompt, negative)
     bar = tqdm(desc=f"{args.model}", unit="step", leave=False, disable=not sys.stderr.isatty())
 
@@ -214,6 +220,30 @@ def cmd_generate(args: argparse.Namespace) -> int:
     print(f"wrote {len(images)} images (native {native}{note}) from {args.model} to {args.out}: "
           + ", ".join(p.name for p in paths[:5]))  # fmt: skip
     return 0
+
+
+def _settings_from(args: argparse.Namespace, negative: str | None) -> str | None:
+    """Fill the options not given on the command line from the settings saved in --from's PNG;
+    returns the negative prompt to use."""
+    from .png import read_settings
+
+    path = Path(args.from_image)
+    try:
+        saved = read_settings(path)
+    except FileNotFoundError:
+        raise InvalidInput(f"no image at {path}") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise InvalidInput(f"{path}: its settings cannot be read ({e})") from None
+    if not saved.get("prompt"):
+        raise InvalidInput(f"{path} carries no portraitist settings to regenerate it from")
+    for key in ("prompt", "model", "seed", "steps", "guidance", "sampler", "truncation"):
+        if getattr(args, key) is None:
+            setattr(args, key, saved.get(key))
+    args.n = args.n or 1
+    if not (args.weights or saved.get("weights") in (None, "face_diffusion", "face_gan")):
+        print(f"note: {path} was made with weights {saved['weights']!r}; regenerating with the shipped ones "
+              "(give --weights FILE for the same pixels)", file=sys.stderr)  # fmt: skip
+    return negative if negative is not None else saved.get("negative_prompt")
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -522,10 +552,14 @@ def build_parser() -> argparse.ArgumentParser:
     gen = sub.add_parser(
         "generate", help="images from a text prompt (PNG files with their settings + a grid)"
     )
-    gen.add_argument("prompt")
+    gen.add_argument("prompt", nargs="?", help="what to generate (optional with --from)")
+    gen.add_argument("--from", dest="from_image", metavar="IMAGE.png",
+                     help="regenerate an image from the settings saved in it; options given here override them")  # fmt: skip
     negative_args(gen)
-    gen.add_argument("--model", default=DEFAULT_MODEL, choices=model_names(), help="see `portraitist models`")
-    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument(
+        "--model", choices=model_names(), help=f"see `portraitist models` (default {DEFAULT_MODEL})"
+    )
+    gen.add_argument("--seed", type=int, help="default 0")
     gen.add_argument(
         "--steps",
         type=int,
@@ -540,7 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--sampler",
         help=f"default: the model's own ({FD.default_sampler} for face-diffusion; {', '.join(FD.samplers)})",
     )
-    gen.add_argument("--n", type=int, default=4, help="how many images (seeds seed..seed+n-1)")
+    gen.add_argument("--n", type=int, help="how many images (seeds seed..seed+n-1; default 4, 1 with --from)")
     gen.add_argument("--width", type=int, help="output width where the model takes one")
     gen.add_argument("--height", type=int, help="output height where the model takes one")
     gen.add_argument("--reroll", type=int, default=0, help="regenerate faces failing QA up to K more times")
