@@ -20,7 +20,6 @@ API key (X-API-Key or Bearer), CORS closed unless origins are given, request bod
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import os
 import time
@@ -367,13 +366,12 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, gan_w
     return app
 
 
-@functools.cache
 def engine_for(name: str, weights: str | None = None):
-    """One engine per model, shared by jobs and edits (the embedded ones keep their weights loaded);
-    `weights` replaces the shipped weights of an embedded model (the studio's --weights, --gan-weights)."""
-    from ..engines import get_engine
+    """One engine per model, shared by jobs and edits and with the Python API (the embedded ones
+    keep their weights loaded); `weights` replaces the shipped weights (--weights, --gan-weights)."""
+    from ..api import engine
 
-    return get_engine(name, weights=weights) if weights else get_engine(name)
+    return engine(name, weights)
 
 
 def serve(host: str = "127.0.0.1", port: int = 8765, **options) -> None:
