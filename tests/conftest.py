@@ -129,6 +129,21 @@ def real_valid(shared_data, instruments):
 
 
 @pytest.fixture(scope="session")
+def identity_model_file(tmp_path_factory):
+    """The shipped text-to-face model with an identity input whose last layer is random (not zero),
+    so a reference face changes the faces; saved in the pipeline's own file format."""
+    import torch
+
+    from portraitist.pipelines.face_diffusion import FaceDiffusion
+
+    pipe = FaceDiffusion.from_pretrained()
+    pipe.denoiser.net.add_identity(128)
+    torch.manual_seed(0)
+    torch.nn.init.normal_(pipe.denoiser.net.identity[-1].weight, std=0.05)
+    return pipe.save_pretrained(tmp_path_factory.mktemp("identity") / "identity.safetensors")
+
+
+@pytest.fixture(scope="session")
 def model_file(tmp_path_factory):
     """A tiny, randomly initialised text-to-face model of the shipped classes, exported as users get it."""
     import torch

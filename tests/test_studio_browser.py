@@ -131,3 +131,72 @@ def test_the_studio_holds_on_a_phone_before_and_after_a_job_and_its_docs_work_of
     finally:
         server.stop()
     assert errors == []
+
+
+def test_a_reference_face_and_a_series_in_the_studio(identity_model_file, tmp_path):
+    """Upload a photo as the reference face, make a series of one person from it, then "use this
+    face" on a gallery image; every image that comes back loads, and names its reference."""
+    import numpy as np
+    from PIL import Image
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    shots = Path(os.environ.get("PORTRAITIST_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    photo = tmp_path / "me.png"
+    Image.fromarray(np.load("tests/data/reference_faces.npz")["gan"][0]).resize((256, 256)).save(photo)
+    server = Server(tmp_path / "gallery", identity_model_file)
+    errors: list[str] = []
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(server.base)
+            page.wait_for_selector("#card b")
+            assert page.is_visible("#person") and page.is_visible("#reference-slot")
+            page.set_input_files("#reference-file", str(photo))
+            page.wait_for_selector("#reference-face:not([hidden])")
+            page.wait_for_function(
+                "document.getElementById('reference-face').naturalWidth === 128 || document.getElementById('error').innerText"
+            )
+            assert page.inner_text("#error") == ""
+            assert page.inner_text("#reference-name") == "me.png"
+            page.fill("#steps", "4")
+            page.fill("#series", "smiling\nserious\nwearing glasses")
+            page.screenshot(path=str(shots / "studio-reference.png"))
+            page.click("#make-series")
+            page.wait_for_selector("#series-view:not([hidden])", timeout=600_000)  # a hang guard only
+            page.wait_for_function(
+                "[...document.querySelectorAll('#series-strip img')].every((i) => i.complete && i.naturalWidth > 0)"
+            )
+            assert page.locator("#series-strip figure").count() == 3
+            assert page.inner_text("#series-strip").split("\n") == ["smiling", "serious", "wearing glasses"]
+            assert "reference: uploaded photo" in page.inner_text("#series-title")
+            page.screenshot(path=str(shots / "studio-series.png"))
+            # "use this face": a generated face becomes the reference of the next job
+            page.locator("#gallery .tile").first.click()
+            page.wait_for_selector("#use-face:not([hidden])")
+            page.click("#use-face")
+            assert page.inner_text("#reference-name").startswith("gallery image ")
+            page.fill("#prompt", "portrait photo of an elderly person")
+            page.fill("#n", "1")
+            page.click("#generate")
+            page.wait_for_function(
+                "document.querySelectorAll('#gallery .tile').length === 4", timeout=600_000
+            )
+            page.locator("#gallery .tile").first.click()
+            page.wait_for_function(
+                "document.getElementById('detail-settings').innerText.includes('gallery image')"
+            )
+            # a photo without a face: one clear line, no reference kept
+            Image.new("RGB", (128, 128), "grey").save(tmp_path / "grey.png")
+            page.set_input_files("#reference-file", str(tmp_path / "grey.png"))
+            page.wait_for_function("document.getElementById('error').innerText.includes('no face found')")
+            assert page.is_hidden("#reference-face")
+            # a model without references hides the slot
+            page.select_option("#model", "face-gan")
+            assert page.is_hidden("#reference-slot") and page.is_visible("#person")
+            browser.close()
+    finally:
+        server.stop()
+    assert errors == []

@@ -254,3 +254,48 @@ def test_steps_zero_prepares_the_faces_and_trains_nothing(demographic_pack, tiny
     state = diffusion.main(["--autoencoder", str(tiny_autoencoder), "--data", str(demographic_pack), "--per-pack", "20",
                             "--batch", "4", "--channels", "32", "--steps", "0", "--out", str(tmp_path / "p")])  # fmt: skip
     assert state["step"] == 0 and state.get("prepared") is not False
+
+
+def test_reference_faces_are_other_photos_of_the_same_person():
+    from portraitist.training.diffusion import draw_references, reference_pool
+
+    person = np.array([3, -1, 0, 3, 0, 7, 3, -1])  # person 7 has one photo: no reference
+    refs = reference_pool(person) | {"embedding": np.arange(8, dtype=np.float16)[:, None].repeat(128, 1)}
+    assert refs["count"].tolist() == [2, 0, 1, 2, 1, 0, 2, 0]
+    torch.manual_seed(0)
+    idx = np.tile(np.arange(8), 500)
+    ref, has = draw_references(refs, idx, keep=1.0)
+    source = ref[:, 0].long().numpy()
+    used = has.numpy()
+    assert (used == (refs["count"][idx] > 0)).all()
+    assert (person[source[used]] == person[idx[used]]).all() and (source[used] != idx[used]).all()
+    assert set(source[idx == 0]) == {3, 6}  # both other photos of person 3 are drawn
+    _, half = draw_references(refs, idx, keep=0.5)
+    assert 0.4 < half.numpy()[refs["count"][idx] > 0].mean() < 0.6  # identity dropout
+
+
+@pytest.mark.slow
+def test_identity_training_continues_a_model_without_references(demographic_pack, tiny_autoencoder, tmp_path):
+    import csv
+
+    from portraitist.pipelines.face_diffusion import FaceDiffusion
+
+    # the tiny pack, two photos per person
+    with open(demographic_pack / "labels.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    with open(demographic_pack / "labels.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=[*rows[0], "identity"])
+        writer.writeheader()
+        writer.writerows(r | {"identity": str(i // 2)} for i, r in enumerate(rows))
+    common = [PY, "-m", "portraitist.cli", "train", "diffusion", "--autoencoder", str(tiny_autoencoder), "--data",
+              str(demographic_pack), "--per-pack", "30", "--batch", "4", "--channels", "32"]  # fmt: skip
+    first = subprocess.run(common + ["--steps", "2", "--out", str(tmp_path / "a"), "--export", str(tmp_path / "a.st")],
+                           capture_output=True, text=True)  # fmt: skip
+    assert first.returncode == 0, first.stderr[-2000:]
+    second = subprocess.run(common + ["--steps", "5", "--identity", "--init-from", str(tmp_path / "a"), "--out",
+                                      str(tmp_path / "b"), "--export", str(tmp_path / "b.st")],
+                            capture_output=True, text=True)  # fmt: skip
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "reference faces: " in second.stdout and "starting from" in second.stdout
+    model = FaceDiffusion.from_pretrained(tmp_path / "b.st")
+    assert model.takes_reference and model.meta["train"]["step"] == 5

@@ -21,6 +21,9 @@ import numpy as np
 from PIL import Image
 
 from .engines import Request, get_engine
+from .engines.base import require
+from .errors import InvalidInput
+from .reference import Reference
 
 
 @cache
@@ -42,21 +45,80 @@ def generate(
     weights: str | Path | None = None,
     truncation: float | None = None,
     callback=None,
+    face=None,
+    identity_guidance: float | None = None,
 ) -> list[Image.Image]:
     """Generate faces with `model` (see `portraitist models`); settings left at None take the model
     card's defaults. `reroll=K` regenerates faces that fail QA (face found, eyes match) up to K more
     times with new seeds. `callback(step, total, preview)` is called after every sampler step with
-    the first face's current estimate (a PIL image), for progress bars and live previews."""
+    the first face's current estimate (a PIL image), for progress bars and live previews.
+    `face`: portraits of this person (a photo's path, a PIL image or array, or a Reference), for
+    models whose card lists "reference"; `identity_guidance` scales it apart from the text."""
     request = Request(prompt, negative_prompt=negative_prompt, seed=seed, steps=num_inference_steps,
                       guidance=guidance_scale, sampler=sampler, n=num_images, truncation=truncation,
-                      reroll=reroll)  # fmt: skip
+                      reroll=reroll, reference=as_reference(face),
+                      identity_guidance=identity_guidance)  # fmt: skip
     return engine(model, str(weights) if weights else None).generate(request, callback=callback)
 
 
+def as_reference(face) -> Reference | None:
+    """A Reference from what a user hands over: None, a Reference, a file path, a PIL image or an array."""
+    if face is None or isinstance(face, Reference):
+        return face
+    if isinstance(face, str | Path):
+        return Reference.from_file(face)
+    return Reference.from_image(face, "the reference image")
+
+
+SERIES_BASE_PROMPT = "close-up portrait photo of a person"
+
+
+def series(
+    prompts: list[str],
+    face=None,
+    seed: int = 0,
+    negative_prompt: str | None = None,
+    num_inference_steps: int | None = None,
+    guidance_scale: float | None = None,
+    identity_guidance: float | None = None,
+    model: str = "face-diffusion",
+    weights: str | Path | None = None,
+    truncation: float | None = None,
+) -> list[Image.Image]:
+    """One person in several portraits, one per prompt: the person in `face`, or else the person the
+    seed makes (for a model that takes references: the face `seed` gives for SERIES_BASE_PROMPT,
+    used as the reference; for the GAN: the seed's face, steered by each prompt). Every portrait
+    uses the same seed."""
+    if not prompts or any(not str(p).strip() for p in prompts):
+        raise InvalidInput("a series needs one or more non-empty prompts")
+    eng = engine(model, str(weights) if weights else None)
+    require(eng.card, "series")
+    settings = {"negative_prompt": negative_prompt, "seed": seed, "steps": num_inference_steps,
+                "guidance": guidance_scale, "truncation": truncation}  # fmt: skip
+    reference = series_reference(eng, as_reference(face), settings)
+    images = []
+    for prompt in prompts:
+        request = Request(prompt, **settings, reference=reference, identity_guidance=identity_guidance)
+        images += eng.generate(request)
+    return images
+
+
+def series_reference(eng, reference: Reference | None, settings: dict) -> Reference | None:
+    """Who a series shows: `reference` where given; else, for a model that takes references, the
+    face its seed makes for SERIES_BASE_PROMPT (with the series' other `settings`); else None (the
+    GAN keeps the seed's person by steering the seed's own latent)."""
+    if reference is not None or "reference" not in eng.card.capabilities:
+        return reference
+    base = eng.generate(Request(SERIES_BASE_PROMPT, **settings))[0]
+    return Reference.from_aligned(np.asarray(base), f"seed {settings.get('seed') or 0}")
+
+
 def save(images: list[Image.Image], out: str | Path, upscale: int = 1,
-         c2pa: tuple[str | Path, str | Path] | None = None) -> list[Path]:  # fmt: skip
+         c2pa: tuple[str | Path, str | Path] | None = None, captions: list[str] | None = None) -> list[Path]:  # fmt: skip
     """Write each image as PNG with its settings (and a grid of all); `upscale` enlarges for viewing;
-    `c2pa=(certificate chain PEM, private key PEM)` also signs each face's Content Credentials."""
+    `c2pa=(certificate chain PEM, private key PEM)` also signs each face's Content Credentials;
+    `captions` label the grid's cells (a series: each prompt). Names are the seed, or the position
+    where seeds repeat (a series)."""
     from .contact_sheet import contact_sheet
     from .png import save_png
 
@@ -66,7 +128,8 @@ def save(images: list[Image.Image], out: str | Path, upscale: int = 1,
         size = (img.width * upscale, img.height * upscale)
         shown = img.resize(size, Image.Resampling.LANCZOS) if upscale > 1 else img
         settings = dict(img.info) | ({"shown_at": f"{size[0]}x{size[1]}"} if upscale > 1 else {})
-        name = f"{img.info['seed']:06d}.png" if "seed" in img.info else f"{i:03d}.png"
+        by_seed = "seed" in img.info and len({im.info.get("seed") for im in images}) == len(images)
+        name = f"{img.info['seed']:06d}.png" if by_seed else f"{i:03d}.png"
         paths.append(save_png(shown, out / name, settings))
         if c2pa:
             from .provenance import sign_png
@@ -74,6 +137,10 @@ def save(images: list[Image.Image], out: str | Path, upscale: int = 1,
             sign_png(paths[-1], settings, *c2pa)
     if len(images) > 1:
         cell = min(images[0].width * max(upscale, 2), 512)
-        grid = contact_sheet(np.stack([np.asarray(i.resize(images[0].size)) for i in images]), cell=cell)
-        paths.append(save_png(grid, out / "grid.png", {k: v for k, v in images[0].info.items() if k != "qa"}))
+        faces = np.stack([np.asarray(i.resize(images[0].size)) for i in images])
+        grid = contact_sheet(faces, captions, cell=cell)
+        shared = {k: v for k, v in images[0].info.items() if k != "qa"}
+        if captions:
+            shared["prompts"] = " | ".join(captions)
+        paths.append(save_png(grid, out / "grid.png", shared))
     return paths

@@ -170,7 +170,7 @@ def _coverage_notes(model: str, prompt: str, negative: str | None) -> None:
 def cmd_generate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .api import save
+    from .api import as_reference, save
     from .engines import Request, get_engine
     from .prompting import negative_prompt
     from .threads import use_free_cores
@@ -186,6 +186,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     negative = (
         negative_prompt(*args.negative_preset, extra=args.negative) if args.negative_preset else args.negative
     )
+    args.reference = as_reference(args.face)  # a photo without one face fails here, before any work
     if args.from_image:
         negative = _settings_from(args, negative)
     elif not args.prompt:
@@ -211,7 +212,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     use_free_cores()  # not more threads than free cores: oversubscription doubles the time
     request = Request(args.prompt, negative_prompt=negative, seed=args.seed, steps=args.steps,
                       guidance=args.guidance, sampler=args.sampler, n=args.n, width=args.width,
-                      height=args.height, truncation=args.truncation, reroll=args.reroll)  # fmt: skip
+                      height=args.height, truncation=args.truncation, reroll=args.reroll,
+                      reference=args.reference, identity_guidance=args.identity_guidance)  # fmt: skip
     images = get_engine(args.model, **options).generate(request, callback=progress)
     bar.close()
     paths = save(images, args.out, upscale=args.upscale, c2pa=c2pa)
@@ -219,6 +221,31 @@ def cmd_generate(args: argparse.Namespace) -> int:
     note = f", shown at {images[0].width * args.upscale}px" if args.upscale > 1 else ""
     print(f"wrote {len(images)} images (native {native}{note}) from {args.model} to {args.out}: "
           + ", ".join(p.name for p in paths[:5]))  # fmt: skip
+    return 0
+
+
+def cmd_series(args: argparse.Namespace) -> int:
+    from .api import save, series
+    from .prompting import negative_prompt
+    from .threads import use_free_cores
+
+    if not 1 <= args.upscale <= MAX_UPSCALE:
+        raise InvalidInput(f"--upscale enlarges 1 to {MAX_UPSCALE} times, not {args.upscale}")
+    writable_folder(args.out)
+    prompts = [p.strip() for p in args.prompts.split("|")]
+    if not all(prompts):
+        raise InvalidInput('--prompts: give the portraits separated by "|", none of them empty')
+    negative = (
+        negative_prompt(*args.negative_preset, extra=args.negative) if args.negative_preset else args.negative
+    )
+    use_free_cores()
+    images = series(prompts, face=args.face, seed=args.seed, negative_prompt=negative,
+                    num_inference_steps=args.steps, guidance_scale=args.guidance,
+                    identity_guidance=args.identity_guidance, model=args.model, weights=args.weights,
+                    truncation=args.truncation)  # fmt: skip
+    paths = save(images, args.out, upscale=args.upscale, captions=prompts)
+    who = f"the face in {args.face}" if args.face else f"the person of seed {args.seed}"
+    print(f"wrote {len(images)} portraits of {who} to {args.out}: {paths[-1].name} and the PNGs")
     return 0
 
 
@@ -236,9 +263,13 @@ def _settings_from(args: argparse.Namespace, negative: str | None) -> str | None
         raise InvalidInput(f"{path}: its settings cannot be read ({e})") from None
     if not saved.get("prompt"):
         raise InvalidInput(f"{path} carries no portraitist settings to regenerate it from")
-    for key in ("prompt", "model", "seed", "steps", "guidance", "sampler", "truncation"):
+    for key in ("prompt", "model", "seed", "steps", "guidance", "sampler", "truncation", "identity_guidance"):
         if getattr(args, key) is None:
             setattr(args, key, saved.get(key))
+    if args.reference is None:
+        from .reference import Reference
+
+        args.reference = Reference.from_settings(saved)
     args.n = args.n or 1
     if not (args.weights or saved.get("weights") in (None, "face_diffusion", "face_gan")):
         print(f"note: {path} was made with weights {saved['weights']!r}; regenerating with the shipped ones "
@@ -544,6 +575,12 @@ def build_parser() -> argparse.ArgumentParser:
     from .engines.embedded import FACE_DIFFUSION as FD
     from .prompting import PRESETS
 
+    def face_args(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--face", help="a photo or generated face: portraits of this person (models whose card "
+                       "lists 'reference')")  # fmt: skip
+        q.add_argument("--identity-guidance", type=float,
+                       help="with --face: how strongly the person is kept, apart from the text (default: as --guidance)")  # fmt: skip
+
     def negative_args(q: argparse.ArgumentParser) -> None:
         q.add_argument("--negative", help="what the face must not have, e.g. 'eyeglasses, blurry'")
         q.add_argument("--negative-preset", action="append", choices=sorted(PRESETS), default=[],
@@ -598,7 +635,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--c2pa-cert", help="sign C2PA Content Credentials with this PEM certificate chain (ES256)"
     )
     gen.add_argument("--c2pa-key", help="... and this PEM private key")
+    face_args(gen)
     gen.set_defaults(func=cmd_generate)
+
+    se = sub.add_parser("series", help="one person in several portraits: a sheet and the PNGs")
+    who = se.add_mutually_exclusive_group()
+    who.add_argument("--seed", type=int, default=0, help="the person the seed makes (default 0)")
+    who.add_argument("--face", help="a photo or generated face: portraits of this person")
+    se.add_argument("--prompts", required=True,
+                    help='the portraits, separated by "|": "smiling|serious|lit from the left|in her sixties"')  # fmt: skip
+    negative_args(se)
+    se.add_argument("--model", default=DEFAULT_MODEL, choices=model_names(),
+                    help="a model whose card lists 'series' (see `portraitist models`)")  # fmt: skip
+    se.add_argument("--weights", help="a model file other than the shipped one")
+    se.add_argument("--steps", type=int)
+    se.add_argument("--guidance", type=float)
+    se.add_argument("--identity-guidance", type=float,
+                    help="how strongly the person is kept, apart from the text (default: as --guidance)")  # fmt: skip
+    se.add_argument("--truncation", type=float, help="face-gan: truncation")
+    se.add_argument("--upscale", type=int, default=1, help=f"also enlarge 1-{MAX_UPSCALE}x for viewing")
+    se.add_argument("--out", default="series")
+    se.set_defaults(func=cmd_series)
 
     ed = sub.add_parser("edit", help="move a face along latent directions (age, smile, hair, light ...)")
     ed.add_argument("--model", default=DEFAULT_MODEL, choices=model_names(),

@@ -39,10 +39,10 @@ class AlignReport:
     not_aligned: list[tuple[str, str]] = field(default_factory=list)  # (file, why)
 
 
-def find_landmarks(image: np.ndarray) -> tuple[float, np.ndarray] | None:
-    """YuNet's most confident face in an RGB image of any size: (score, 5x2 landmarks in the image's
-    pixels), or None. Small images are upscaled to 128 px (as the QA instruments do for 64-px faces),
-    large ones shrunk to 640 px on the long side."""
+def find_faces(image: np.ndarray) -> list[tuple[float, np.ndarray, float]]:
+    """YuNet's faces in an RGB image of any size, most confident first: (score, 5x2 landmarks in the
+    image's pixels, box area in pixels). Small images are upscaled to 128 px (as the QA instruments
+    do for 64-px faces), large ones shrunk to 640 px on the long side."""
     import cv2
 
     from ..quality.models import DETECT_SIZE, yunet
@@ -57,13 +57,31 @@ def find_landmarks(image: np.ndarray) -> tuple[float, np.ndarray] | None:
         _, found = det.detect(resized)
     finally:
         det.setInputSize((DETECT_SIZE, DETECT_SIZE))  # the shared detector's usual size
-    if found is None or len(found) == 0:
-        return None
-    best = found[int(np.argmax(found[:, -1]))]
-    if best[-1] < MIN_SCORE:
-        return None
-    points = (best[4:14].reshape(5, 2) + 0.5) / scale - 0.5  # pixel centres back in the original
-    return float(best[-1]), points.astype(np.float32)
+    faces = []
+    for row in sorted(found if found is not None else [], key=lambda r: -r[-1]):
+        if row[-1] >= MIN_SCORE:
+            points = (row[4:14].reshape(5, 2) + 0.5) / scale - 0.5  # pixel centres back in the original
+            faces.append((float(row[-1]), points.astype(np.float32), float(row[2] * row[3]) / scale**2))
+    return faces
+
+
+def find_landmarks(image: np.ndarray) -> tuple[float, np.ndarray] | None:
+    """The most confident face: (score, 5x2 landmarks), or None."""
+    faces = find_faces(image)
+    return faces[0][:2] if faces else None
+
+
+def align_one_face(image: np.ndarray, what: str = "the image", size: int = 64) -> np.ndarray:
+    """The one face of a photo, aligned; a clear error when there is none, or several of like size
+    (a face at least a quarter of the largest one's area counts; smaller ones are background)."""
+    faces = find_faces(image)
+    if not faces:
+        raise InvalidInput(f"no face found in {what}: use a photo where one face is clearly visible")
+    largest = max(area for _, _, area in faces)
+    big = [f for f in faces if f[2] >= largest / 4]
+    if len(big) > 1:
+        raise InvalidInput(f"{len(big)} faces found in {what}: crop it to the one face you mean")
+    return align_face(image, big[0][1], size)
 
 
 def similarity(points: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -10,6 +10,14 @@ prompt alone (scale 1) elsewhere, as in Kynkäänniemi et al. 2024 ("Applying gu
 interval improves sample and distribution quality"): guidance at high noise pulls every sample
 towards the prompt's one typical layout (the collapse of a vague prompt onto one look), and at low
 noise it only sharpens what is already decided.
+
+With a reference face (a model with an identity input), text and identity get separate scales, as
+InstructPix2Pix does for its two conditions; `unreferenced` is the negative branch without the face:
+
+    D = D(x; negative, no face) + identity_scale * (D(x; negative, face) - D(x; negative, no face))
+                                + scale * (D(x; prompt, face) - D(x; negative, face))
+
+Equal scales reduce this to ordinary guidance of prompt and face together.
 """
 
 from __future__ import annotations
@@ -22,16 +30,25 @@ from .edm import Denoiser
 
 def guided(
     denoiser: Denoiser, cond: torch.Tensor, negative: torch.Tensor, scale: float,
-    interval: tuple[float, float] | None = None,
+    interval: tuple[float, float] | None = None, unreferenced: torch.Tensor | None = None,
+    identity_scale: float | None = None,
 ):  # fmt: skip
-    """A model(x, sigma) for the samplers. cond, negative: (N, 384) embeddings."""
+    """A model(x, sigma) for the samplers. cond, negative, unreferenced: condition vectors (N, D)."""
     if scale < 0 or scale > 30:
         raise InvalidInput(f"guidance scale {scale} is outside 0..30")
+    if unreferenced is not None and (identity_scale is None or not 0 <= identity_scale <= 30):
+        raise InvalidInput(f"identity guidance scale {identity_scale} is outside 0..30")
     if interval is not None and not 0 <= interval[0] < interval[1]:
         raise InvalidInput(f"guidance interval {interval} must be (lo, hi) with 0 <= lo < hi")
 
     def model(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         outside = interval is not None and not interval[0] < float(sigma.flatten()[0]) <= interval[1]
+        if unreferenced is not None and not outside:
+            three = denoiser(
+                torch.cat([x] * 3), torch.cat([sigma] * 3), torch.cat([cond, negative, unreferenced])
+            )
+            c, n, u = three.chunk(3)
+            return u + identity_scale * (n - u) + scale * (c - n)
         if scale == 1.0 or outside:
             return denoiser(x, sigma, cond)
         if scale == 0.0:

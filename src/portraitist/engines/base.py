@@ -27,12 +27,15 @@ from PIL import Image
 
 from ..errors import InvalidInput, Unsupported
 from ..prompting.brief import PortraitBrief
+from ..reference import Reference
 
 MAX_PROMPT_CHARS = 2000
 MAX_IMAGES = 64
 MAX_REROLL = 8
 MAX_SEED = 2**53  # exact in JSON (the HTTP API) and far from torch's 2^63 after re-roll offsets
-CAPABILITIES = ("generate", "edit", "project", "interpolate", "series")
+# "reference": portraits of the person in a reference face (reference.py); "series": one person
+# in several portraits (from a reference face, or from a seed's face)
+CAPABILITIES = ("generate", "edit", "project", "interpolate", "series", "reference")
 
 # Parts of a brief, as `coverage` reports them (PortraitBrief field names).
 PROMPT_PARTS = (
@@ -63,6 +66,7 @@ class ModelCard:
     default_guidance: float | None = None
     default_sampler: str | None = None
     default_truncation: float | None = None
+    identity_guidance: tuple[float, float] | None = None  # with a reference face: its own scale
     capabilities: frozenset[str] = frozenset({"generate"})
     reroll: bool = False  # can re-roll faces that fail the QA instruments (64x64 models here)
     fixed_size: bool = False  # makes native_resolution only (no width / height)
@@ -95,6 +99,8 @@ class Request:
     height: int | None = None
     truncation: float | None = None
     reroll: int = 0  # regenerate faces failing QA up to this many more times
+    reference: Reference | None = None  # the person to portray (capability "reference")
+    identity_guidance: float | None = None  # None: the text's guidance scale
 
     def resolve(self, card: ModelCard) -> Request:
         """This request checked against `card` and with its defaults filled in: InvalidInput for
@@ -110,6 +116,7 @@ class Request:
             n=int(self.n),
             truncation=float(self.truncation) if self.truncation is not None else card.default_truncation,
             reroll=int(self.reroll or 0),
+            identity_guidance=float(self.identity_guidance) if self.identity_guidance is not None else None,
         )
 
 
@@ -174,6 +181,15 @@ def check_request(card: ModelCard, r: Request) -> None:
                               "the models this project ships")  # fmt: skip
         if not 0 <= number(r.reroll, int, "re-roll") <= MAX_REROLL:
             raise InvalidInput(f"re-roll takes 0 to {MAX_REROLL} extra tries, not {r.reroll}")
+    if r.reference is not None and not isinstance(r.reference, Reference):
+        raise InvalidInput("the reference face must be a Reference (Reference.from_file / from_image)")
+    if r.reference is not None and "reference" not in card.capabilities:
+        raise Unsupported(f"{card.name} cannot take a reference face: its weights have no identity input "
+                          "(models that can: see `portraitist models`)")  # fmt: skip
+    if r.identity_guidance is not None and r.reference is None:
+        raise InvalidInput("identity guidance needs a reference face")
+    check_range(card, r.identity_guidance, card.identity_guidance, "has no identity guidance",
+                "identity guidance {}", float)  # fmt: skip
     if r.sampler is not None and r.sampler not in card.samplers:
         allowed = ", ".join(card.samplers) if card.samplers else "none (the provider fixes it)"
         raise Unsupported(f"{card.name} has no sampler {r.sampler!r}; it offers: {allowed}")
@@ -243,7 +259,9 @@ class Engine(Protocol):
 def require(card: ModelCard, capability: str) -> None:
     """Unsupported, naming the models that can, unless `card` declares `capability`."""
     if capability not in card.capabilities:
-        raise Unsupported(f"{card.name} cannot {capability} faces; models that can: see `portraitist models`")
+        doing = {"series": "make a series of one person", "reference": "take a reference face"}
+        raise Unsupported(f"{card.name} cannot {doing.get(capability, capability + ' faces')}; models that can: "
+                          "see `portraitist models`")  # fmt: skip
 
 
 def settings_info(card: ModelCard, r: Request, seed: int | None, **extra) -> dict:
@@ -259,5 +277,8 @@ def settings_info(card: ModelCard, r: Request, seed: int | None, **extra) -> dic
         "sampler": r.sampler,
         "truncation": r.truncation,
         "native_resolution": card.native_resolution,
+        "identity_guidance": r.identity_guidance,
     }
+    if r.reference is not None:
+        info |= r.reference.to_settings()
     return {k: v for k, v in (info | extra).items() if v is not None}

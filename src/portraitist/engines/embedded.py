@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import struct
+from dataclasses import replace
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -87,12 +91,35 @@ FACE_DIFFUSION = ModelCard(
 )
 
 
-class FaceDiffusionEngine:
-    card = FACE_DIFFUSION
+@cache
+def _header(path: Path, stamp: float) -> dict:
+    """The portraitist metadata in a safetensors header, read without loading the tensors (or
+    torch); {} when unreadable (loading the file then gives the real error)."""
+    try:
+        with open(path, "rb") as f:
+            (size,) = struct.unpack("<Q", f.read(8))
+            return json.loads(json.loads(f.read(size)).get("__metadata__", {}).get("json", "{}"))
+    except (OSError, ValueError, struct.error, AttributeError):
+        return {}
 
+
+def takes_reference(path: Path) -> bool:
+    """Whether a diffusion weights file's denoiser has an identity input."""
+    path = Path(path)
+    stamp = path.stat().st_mtime if path.exists() else 0.0
+    return bool(_header(path, stamp).get("config", {}).get("unet", {}).get("id_dim"))
+
+
+class FaceDiffusionEngine:
     def __init__(self, weights=None) -> None:
         self.weights = weights
         self._model = None
+        # weights with an identity input also take a reference face (and make series from one)
+        if takes_reference(Path(weights) if weights else DIFFUSION_WEIGHTS):
+            self.card = replace(FACE_DIFFUSION, capabilities=FACE_DIFFUSION.capabilities | {"reference", "series"},
+                                identity_guidance=(0.0, 30.0))  # fmt: skip
+        else:
+            self.card = FACE_DIFFUSION
 
     def availability(self) -> tuple[bool, str]:
         path = Path(self.weights) if self.weights else DIFFUSION_WEIGHTS
@@ -115,9 +142,12 @@ class FaceDiffusionEngine:
         def on_step(i: int, x, denoised) -> None:
             callback(i + 1, r.steps, Image.fromarray(pipe.to_uint8(denoised[:1])[0]))
 
+        identity = r.reference.embedding if r.reference is not None else None
+
         def run(batch: list[int]) -> np.ndarray:
             step = on_step if callback else None
-            return pipe(r.prompt, r.negative_prompt, r.steps, r.guidance, batch, r.sampler, step)
+            return pipe(r.prompt, r.negative_prompt, r.steps, r.guidance, batch, r.sampler, step, identity,
+                        r.identity_guidance)  # fmt: skip
 
         return _images(self.card, r, seeds, run, weights=pipe.name)
 
@@ -189,7 +219,7 @@ FACE_GAN = ModelCard(
     guidance=None,
     truncation=(0.0, 1.5),
     default_truncation=0.85,  # the best FD of the sweep in docs/models/face_gan.md
-    capabilities=frozenset({"generate", "edit", "project", "interpolate"}),
+    capabilities=frozenset({"generate", "edit", "project", "interpolate", "series"}),
     reroll=True,
     fixed_size=True,
     max_images=1024,  # one forward pass makes hundreds of faces in well under a second

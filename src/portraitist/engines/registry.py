@@ -56,11 +56,13 @@ def _construct(name: str, options: dict):
     raise InvalidInput(f"unknown model {name!r}; choose from {', '.join(model_names())}")
 
 
-def list_models() -> list[dict]:
-    """Each model's card plus `available` and `why` (checked now, nothing loaded or downloaded)."""
+def list_models(weights: dict[str, str | None] | None = None) -> list[dict]:
+    """Each model's card plus `available` and `why` (checked now, nothing loaded or downloaded);
+    `weights`: model name -> a weights file replacing the shipped one (its card can differ)."""
     rows = []
     for name in model_names():
-        engine = get_engine(name)
+        given = (weights or {}).get(name)
+        engine = get_engine(name, weights=given) if given else get_engine(name)
         ok, why = engine.availability()
         card: ModelCard = engine.card
         rows.append(card.to_dict() | {"available": ok, "why": why})

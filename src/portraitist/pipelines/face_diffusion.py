@@ -126,10 +126,17 @@ class FaceDiffusion:
         x = self.autoencoder.decode(z)
         return ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
 
+    @property
+    def takes_reference(self) -> bool:
+        """Whether the denoiser has an identity input (portraits of the person in a reference face)."""
+        return bool(getattr(self.denoiser.net, "id_dim", 0))
+
     @torch.inference_mode()
-    def __call__(self, prompt, negative_prompt, steps, guidance, seeds, sampler, callback=None) -> np.ndarray:
+    def __call__(self, prompt, negative_prompt, steps, guidance, seeds, sampler, callback=None,
+                 identity=None, identity_scale=None) -> np.ndarray:  # fmt: skip
         """One face per seed; `prompt` and `negative_prompt` are one text for all, or a list with one
-        text per seed. Negated phrases ("without glasses") move from the prompt to its negative prompt."""
+        text per seed. Negated phrases ("without glasses") move from the prompt to its negative prompt.
+        `identity`: reference-face embeddings (1 or N, 128) from `quality.identity.reference_embedding`."""
         n = len(seeds)
         prompts = [prompt] * n if isinstance(prompt, str) else list(prompt)
         given = list(negative_prompt) if isinstance(negative_prompt, list | tuple) else [negative_prompt] * n
@@ -145,22 +152,34 @@ class FaceDiffusion:
         null = self.denoiser.net.null_text.reshape(-1)
         negative = torch.stack([embedded[t] if t else null for t in negatives])
         cond = self.text.encode([rest for rest, _ in split])
-        return self.sample(cond, negative, steps, guidance, seeds, sampler, callback)
+        return self.sample(
+            cond, negative, steps, guidance, seeds, sampler, callback, None, identity, identity_scale
+        )
 
     generate_seeds = __call__  # the name the latent-space tools and benches use
 
     @torch.inference_mode()
-    def sample(
-        self, cond, negative, steps, guidance, seeds, sampler, callback=None, noise=None
-    ) -> np.ndarray:
+    def sample(self, cond, negative, steps, guidance, seeds, sampler, callback=None, noise=None,
+               identity=None, identity_scale=None) -> np.ndarray:  # fmt: skip
         """Faces from prompt embeddings (N, 384) rather than text: what latent-space edits and prompt
         interpolation use. `negative` is one embedding (1, 384), one per face (N, 384), or None for
-        the learnt "no prompt"; `noise` (N, *latent_shape) replaces the seeds' initial noise."""
+        the learnt "no prompt"; `noise` (N, *latent_shape) replaces the seeds' initial noise.
+        `identity` (1 or N, 128): the reference face, guided at `identity_scale` (None: as the text)."""
         n = len(seeds)
-        negative = (negative if negative is not None else self.denoiser.net.null_text).expand(n, -1)
+        net = self.denoiser.net
+        negative = (negative if negative is not None else net.null_text).expand(n, -1)
         sigmas = karras_sigmas(steps)
         if noise is None:
             noise = self.initial_noise(seeds)
-        model = guided(self.denoiser, cond, negative, guidance, self.guidance_interval)
+        if identity is not None:
+            identity = torch.as_tensor(np.asarray(identity, np.float32))
+            identity = identity.reshape(-1, identity.shape[-1]).expand(n, -1)
+        plain = identity is None or identity_scale is None or identity_scale == guidance
+        # equal scales: the face is guided with the prompt (negative branch without it), two passes
+        model = guided(
+            self.denoiser, net.condition(cond, identity),
+            net.condition(negative, None if plain else identity), guidance, self.guidance_interval,
+            unreferenced=None if plain else net.condition(negative), identity_scale=identity_scale,
+        )  # fmt: skip
         z = SAMPLERS[sampler](model, noise * sigmas[0], sigmas, callback)
         return self.to_uint8(z)

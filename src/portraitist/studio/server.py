@@ -5,6 +5,7 @@
 Endpoints (OpenAPI at /docs and /openapi.json):
   GET  /api/models                  model cards, and whether each runs here now
   POST /api/prompt                  a brief (or text) -> prompt, lint hints, coverage for a model
+  POST /api/references              a photo's bytes -> its reference face (for jobs' "reference")
   POST /api/jobs                    submit a generation job -> 202 {id}; 429 + Retry-After when full
   GET  /api/jobs/{id}               status, progress, finished images
   GET  /api/jobs/{id}/events        server-sent events: progress with step previews, then done
@@ -39,6 +40,7 @@ from .jobs import Job, JobQueue, QueueFull
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY = 64 * 1024
+MAX_UPLOAD = 8 * 1024 * 1024  # a reference photo (POST /api/references)
 
 
 class JobRequest(BaseModel):
@@ -59,6 +61,12 @@ class JobRequest(BaseModel):
     truncation: float | None = None
     width: int | None = None
     height: int | None = None
+    # the person to portray: what POST /api/references returned, or a gallery image's id
+    reference: dict[str, str] | None = None
+    reference_image: int | None = None
+    identity_guidance: float | None = None
+    # a series: one portrait per prompt, one person (the reference's, or the seed's); n follows
+    series: list[str] | None = Field(None, min_length=1, max_length=12)
 
 
 class BriefRequest(BaseModel):
@@ -105,10 +113,12 @@ def qa_of(image) -> dict | None:
 def job_request(r: dict, seed: int, n: int = 1):
     """The engine request for a job's settings (one image at a time when the job runs)."""
     from ..engines import Request as EngineRequest
+    from ..reference import Reference
 
     return EngineRequest(r["prompt"], negative_text(r.get("negative_presets", []), r.get("negative_prompt")),
                          seed, r.get("steps"), r.get("guidance"), r.get("sampler"), n, r.get("width"),
-                         r.get("height"), r.get("truncation"), r.get("reroll", 0))  # fmt: skip
+                         r.get("height"), r.get("truncation"), r.get("reroll", 0),
+                         Reference.from_settings(r.get("reference") or {}), r.get("identity_guidance"))  # fmt: skip
 
 
 def make_runner(weights: dict[str, str | None]):
@@ -116,10 +126,25 @@ def make_runner(weights: dict[str, str | None]):
     `weights`: model name -> a weights file replacing the shipped one."""
 
     def run(job: Job, on_image, on_step) -> None:
+        from dataclasses import replace
+
+        from ..api import series_reference
+
         r = job.request
         engine = engine_for(r["model"], weights.get(r["model"]))
+        series, reference = r.get("series"), None
+        if series:  # the same person (and seed) in every portrait; recomputed alike on resume
+            base = job_request(r, r["seed"])
+            settings = {
+                k: getattr(base, k) for k in ("negative_prompt", "seed", "steps", "guidance", "truncation")
+            }
+            reference = series_reference(engine, base.reference, settings)
         for i in range(job.image_index, r["n"]):
-            image = engine.generate(job_request(r, r["seed"] + i), callback=on_step)[0]
+            if series:
+                request = replace(job_request(r | {"prompt": series[i]}, r["seed"]), reference=reference)
+            else:
+                request = job_request(r, r["seed"] + i)
+            image = engine.generate(request, callback=on_step)[0]
             qa = image.info.pop("qa", None)
             on_image(image, qa or (qa_of(image) if engine.card.reroll else None))
 
@@ -147,8 +172,9 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, gan_w
     @app.middleware("http")
     async def limit_body(request: Request, call_next):
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            return JSONResponse({"detail": f"request body over {MAX_BODY} bytes"}, status_code=413)
+        cap = MAX_UPLOAD if request.url.path == "/api/references" else MAX_BODY
+        if length is not None and (not length.isdigit() or int(length) > cap):
+            return JSONResponse({"detail": f"request body over {cap} bytes"}, status_code=413)
         if request.method in ("POST", "PUT") and length is None and request.url.path.startswith("/api/"):
             return JSONResponse({"detail": "Content-Length required"}, status_code=411)
         return await call_next(request)
@@ -172,7 +198,7 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, gan_w
     def models() -> list[dict]:
         from ..engines import list_models
 
-        return list_models()
+        return list_models(model_weights)
 
     @app.post("/api/prompt", dependencies=guard)
     def prompt(body: BriefRequest) -> dict:
@@ -205,12 +231,45 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, gan_w
         errors = [{k: v for k, v in e.items() if k not in ("input", "ctx")} for e in exc.errors()]
         return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
+    @app.post("/api/references", dependencies=guard)
+    async def reference(request: Request) -> dict:
+        """The raw bytes of a photo (or any face image) -> its reference face: a label, the embedding
+        (pass both as a job's "reference") and the aligned face the model will see."""
+        from PIL import Image
+
+        from ..data.images import open_rgb
+        from ..reference import Reference
+        from .jobs import _data_url
+
+        data = await request.body()
+        try:
+            ref = Reference.from_image(open_rgb(data), "uploaded photo")
+        except ValueError as e:
+            raise HTTPException(422, f"the uploaded photo cannot be a reference face: {e}") from None
+        return ref.to_settings() | {"face": _data_url(Image.fromarray(ref.face))}
+
     @app.post("/api/jobs", status_code=202, dependencies=guard)
     def submit(body: JobRequest, response: Response) -> dict:
+        from ..engines.base import require
+        from ..reference import Reference
+
         request = body.model_dump()
         try:
             engine = engine_for(body.model, model_weights.get(body.model))
-            job_request(request, body.seed, body.n).resolve(engine.card)
+            if body.reference_image is not None:  # "use this face" on a gallery image
+                if body.reference is not None:
+                    raise ValueError("give reference or reference_image, not both")
+                ref = Reference.from_file(gallery.path(image_or_404(body.reference_image)))
+                request["reference"] = Reference(f"gallery image {body.reference_image}", ref.digest,
+                                                 ref.embedding).to_settings()  # fmt: skip
+            request.pop("reference_image")
+            if body.series:
+                require(engine.card, "series")
+                request["n"] = len(body.series)
+            for prompt in body.series or [body.prompt]:
+                job_request(request | {"prompt": prompt}, body.seed, 1 if body.series else body.n).resolve(
+                    engine.card
+                )
             ok, why = engine.availability()
             if not ok:
                 raise HTTPException(409, f"{body.model} cannot run here now: {why}")

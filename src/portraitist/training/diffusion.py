@@ -16,6 +16,13 @@ an attribute the mixture rarely shows (CelebA: glasses on 7% of faces, blond hai
 prompts asking for it are followed; `--lr-final F` decays the learning rate along a cosine to F
 times `--lr` over the run's minutes; `--formulation flow` trains rectified flow instead of EDM
 (diffusion/edm.py), for the comparison in docs/diffusion.md.
+
+`--identity` gives the denoiser a reference-face input (issue: same person, new portrait): for
+each CelebA face drawn, the SFace embedding of *another* photo of the same person (so pose,
+expression and light come from the caption, the person from the reference), dropped
+`--identity-drop` of the time, and always absent for faces without identity labels; one model then
+serves prompts with and without a face. The embeddings are computed once into the cache. A model
+trained without the input (`--init-from`) continues with it from exactly the function it had.
 """
 
 from __future__ import annotations
@@ -70,6 +77,8 @@ PREVIEW_PROMPTS = (
     "studio portrait of a middle-aged Indian woman",
 )
 DROP_CAPTION = 0.1
+IDENTITY_DIM = 128  # SFace
+IDENTITY_VERSION = 1  # bump when reference embeddings change
 CAPTIONS_VERSION = 2  # bump when captions change: cached caption embeddings are then re-made
 # attributes `--boost` can ask for: which faces carry each
 BOOSTABLE = {
@@ -155,10 +164,83 @@ def build_latent_pack(ae: Autoencoder, ae_file: Path, packs: list[str], per_pack
                 return None
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(path, lambda tmp, part=part: save_npz(tmp, part))
-        parts.append(part)
+        person = np.array([train.identities[r] or "" for r in rows])
+        parts.append(part | {"row": rows, "person": person})
     pack = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     pack["pack"] = np.concatenate([np.full(len(p["latents"]), k) for k, p in enumerate(parts)])
     return pack
+
+
+def identity_references(
+    packs: list[str], data: dict, limit: int | None, budget: Budget | None = None
+) -> dict | None:
+    """For every latent row: its SFace reference embedding (N, 128) and where the same person's other
+    photos among the encoded faces lie (`reference_pool`); faces of packs without identity labels
+    have none. None when the budget ran out while embedding (the packs done so far stay cached)."""
+    from ..quality.identity import reference_embedding
+
+    n = len(data["pack"])
+    embedding = np.zeros((n, IDENTITY_DIM), np.float16)
+    person = np.full(n, -1, np.int64)
+    names: dict[str, int] = {}
+    for k, name in enumerate(packs):
+        at = np.flatnonzero(data["pack"] == k)
+        rows, ids = data["row"][at], data["person"][at]
+        if not (ids != "").any():
+            continue
+        key = hashlib.sha1(json.dumps([name, rows.tolist(), IDENTITY_VERSION]).encode()).hexdigest()[:16]
+        path = cache_dir() / "identity" / f"{name.replace('/', '_')}-{key}.npz"
+        if path.exists():
+            with np.load(path, allow_pickle=False) as z:
+                emb = z["embedding"]
+        else:
+            print(f"embedding {len(rows)} faces of {name} as reference faces (SFace; cached after)")
+            train, chunks = load(name, limit=limit), []
+            for s in tqdm(range(0, len(rows), 256), desc=f"identities {name}", mininterval=5):
+                if budget is not None and budget.out_of_time():
+                    return None
+                chunks.append(
+                    reference_embedding(np.asarray(train.images[rows[s : s + 256]])).astype(np.float16)
+                )
+            emb = np.concatenate(chunks)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, lambda tmp, emb=emb: save_npz(tmp, {"embedding": emb}))
+        embedding[at] = emb
+        person[at] = [names.setdefault(f"{name}/{i}", len(names)) if i else -1 for i in ids.tolist()]
+    return reference_pool(person) | {"embedding": embedding}
+
+
+def reference_pool(person: np.ndarray) -> dict:
+    """Where each row's references lie, given each row's person (-1: unknown): rows sorted by person
+    (`order`), and per row the `start` of its person's run in that order, the `count` of *other*
+    rows of the person, and its own position `self` (to skip)."""
+    n = len(person)
+    order = np.argsort(person, kind="stable")
+    sorted_person = person[order]
+    first = np.searchsorted(sorted_person, person, side="left")
+    last = np.searchsorted(sorted_person, person, side="right")
+    where = np.empty(n, np.int64)
+    where[order] = np.arange(n)
+    return {
+        "order": order,
+        "start": first,
+        "count": np.where(person >= 0, last - first - 1, 0),
+        "self": where,
+    }
+
+
+def draw_references(refs: dict, idx: np.ndarray, keep: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """For the drawn rows: another photo's embedding of the same person, and whether one is used
+    (rows with references, kept with probability `keep`). Torch's generator draws, so a resumed
+    run draws alike."""
+    count = refs["count"][idx]
+    has = torch.from_numpy(count > 0) & (torch.rand(len(idx)) < keep)
+    pick = (torch.rand(len(idx)).numpy() * np.maximum(count, 1)).astype(np.int64)
+    pos = refs["start"][idx] + pick
+    pos = pos + (pos >= refs["self"][idx])  # skip the face itself
+    pos = np.minimum(pos, len(refs["order"]) - 1)
+    ref = torch.from_numpy(refs["embedding"][refs["order"][pos]].astype(np.float32))
+    return ref, has
 
 
 class LatentRows:
@@ -231,13 +313,35 @@ def parse_boost(text: str) -> dict[str, float]:
 
 
 @torch.no_grad()
-def preview(ae: Autoencoder, denoiser: Denoiser, null: torch.Tensor, seed: int = 0) -> np.ndarray:
-    cond = TextEncoder().encode(list(PREVIEW_PROMPTS))
+def preview(ae: Autoencoder, denoiser: Denoiser, seed: int = 0) -> np.ndarray:
+    net = denoiser.net
+    cond = net.condition(TextEncoder().encode(list(PREVIEW_PROMPTS)))
+    null = net.condition(net.null_text.expand(len(cond), -1))
     g = torch.Generator().manual_seed(seed)
     sigmas = karras_sigmas(16)
     x = torch.randn(len(cond), *ae.latent_shape(), generator=g) * sigmas[0]
-    z = sample_dpmpp_2m(guided(denoiser, cond, null.expand(len(cond), -1), 3.0), x, sigmas)
+    z = sample_dpmpp_2m(guided(denoiser, cond, null, 3.0), x, sigmas)
     return to_uint8(ae.decode(z))
+
+
+def initial_denoiser(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """The UNet weights and training record to start from: an exported model file, or a run folder
+    whose checkpoint's EMA weights are taken (to change a running campaign's setup without waiting
+    for its export)."""
+    keep = ("step", "images", "train_seconds")
+    if Path(path).is_dir():
+        folder = path / "ckpt" if (path / "ckpt" / "state.json").exists() else path / "ckpt.old"
+        if not (folder / "state.json").exists():
+            raise InvalidInput(f"--init-from {path}: neither a model file nor a run folder with a checkpoint")
+        tensors, _ = load_weights(folder / "weights.safetensors")
+        state = json.loads((folder / "state.json").read_text())
+        return {k[8:]: v.float() for k, v in tensors.items() if k.startswith("ema.net.")}, {
+            k: state[k] for k in keep
+        }
+    tensors, meta = load_weights(path)
+    return {k[5:]: v.float() for k, v in tensors.items() if k.startswith("unet.")}, {
+        k: meta["train"][k] for k in keep
+    }
 
 
 def parse(argv=None) -> argparse.Namespace:
@@ -249,14 +353,22 @@ def parse(argv=None) -> argparse.Namespace:
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--channels", type=int, default=64, help="UNet base width")
     ap.add_argument(
-        "--init-from", type=Path, help="start from an exported model's denoiser (e.g. the shipped one)"
+        "--init-from",
+        type=Path,
+        help="start from an exported model's denoiser (e.g. the shipped one), or a run folder's checkpoint (its EMA)",
     )
     ap.add_argument("--formulation", choices=FORMULATIONS, default="edm", help="what the UNet learns")
     ap.add_argument("--boost", default="", help="NAME=SHARE,...: draw a share of each batch from faces with "
                     f"a rare attribute ({', '.join(BOOSTABLE)})")  # fmt: skip
     ap.add_argument("--lr-final", type=float, default=1.0,
                     help="learning rate at the end of the run, as a fraction of --lr (cosine decay; 1: constant)")  # fmt: skip
+    ap.add_argument("--identity", action="store_true",
+                    help="give the denoiser a reference-face input, trained on other photos of the same CelebA person")  # fmt: skip
+    ap.add_argument("--identity-drop", type=float, default=0.3,
+                    help="share of faces with a reference trained without it (so prompts alone still work)")  # fmt: skip
     args = ap.parse_args(argv)
+    if not 0 <= args.identity_drop < 1:
+        ap.error(f"--identity-drop must be in [0, 1), got {args.identity_drop}")
     try:
         args.boost = parse_boost(args.boost)
     except ValueError as e:
@@ -287,21 +399,36 @@ def main(argv=None) -> dict:
         print(f"the budget ({args.minutes} min) ran out while encoding the faces; the packs encoded so far "
               "are cached: run again to continue")  # fmt: skip
         return {"step": 0, "images": 0, "train_seconds": 0.0, "prepared": False}
+    refs = None
+    if args.identity:
+        refs = identity_references(packs, data, args.limit, budget)
+        if refs is None:
+            print(f"the budget ({args.minutes} min) ran out while embedding reference faces; those done "
+                  "are cached: run again to continue")  # fmt: skip
+            return {"step": 0, "images": 0, "train_seconds": 0.0, "prepared": False}
+        print(
+            f"reference faces: {int((refs['count'] > 0).sum())} of {len(refs['count'])} faces have another photo"
+        )
     draw = latent_draw(data, args.boost, verbose=dist.main)
     latents = torch.from_numpy(data["latents"].astype(np.float32))
     text = torch.from_numpy(data["text"].astype(np.float32))
     text_flipped = torch.from_numpy(data["text_flipped"].astype(np.float32))
-    unet = UNet(in_ch=ae.config["latent"], ch=args.channels)
+    unet = UNet(in_ch=ae.config["latent"], ch=args.channels, id_dim=IDENTITY_DIM if args.identity else 0)
     denoiser = Denoiser(unet, formulation=args.formulation)
     ema = EMA(denoiser, args.ema)
     opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.0)
     run = TrainingRun("diffusion", args, dist, {"model": denoiser, "ema": ema.module}, opt, rng,
                       images_per_step=args.batch, budget=budget)  # fmt: skip
     if args.init_from and not args.resume:
-        tensors, meta = load_weights(args.init_from)
-        unet.load_state_dict({k[5:]: v.float() for k, v in tensors.items() if k.startswith("unet.")})
+        own, trained = initial_denoiser(args.init_from)
+        missing, unexpected = unet.load_state_dict(own, strict=False)
+        new = [k for k in missing if not k.startswith(("identity.", "null_identity"))]
+        if new or unexpected:
+            raise InvalidInput(
+                f"{args.init_from} does not fit this denoiser: missing {new}, unexpected {unexpected}"
+            )
         ema.module.net.load_state_dict(unet.state_dict())
-        run.state |= {k: meta["train"][k] for k in ("step", "images", "train_seconds")}
+        run.state |= trained
         print(f"starting from {args.init_from} (step {run.state['step']}, {run.state['images']} images)")
     run.resume_if_asked()
     model = wrap_ddp(denoiser, dist)
@@ -316,6 +443,11 @@ def main(argv=None) -> dict:
         cond = torch.where(flip[:, None], text_flipped[idx], text[idx])
         drop = torch.rand(args.batch) < DROP_CAPTION
         cond = torch.where(drop[:, None], unet.null_text.expand(args.batch, -1), cond)
+        if refs is not None:
+            ref, has = draw_references(refs, idx.numpy(), 1 - args.identity_drop)
+            cond = unet.condition(
+                cond, torch.where(has[:, None], ref, unet.null_identity.expand(args.batch, -1))
+            )
         if args.formulation == "flow":
             loss = flow_loss(model, x0, cond)
         else:
@@ -330,7 +462,7 @@ def main(argv=None) -> dict:
         return {"loss": loss.item()}
 
     def write_preview() -> None:
-        grid = preview(ae, ema.module, ema.module.net.null_text)
+        grid = preview(ae, ema.module)
         contact_sheet(grid, list(PREVIEW_PROMPTS), cell=96, columns=8, caption_lines=4).save(
             args.out / f"samples-{run.state['step']:07d}.png"
         )

@@ -14,6 +14,7 @@ const api = async (path, options = {}) => {
 };
 const PRESETS = { blurry: "blurry / out of focus", deformed: "deformed / asymmetrical", plastic: "plastic / artificial skin", watermark: "watermark / text", "teeth-eyes": "extra teeth / mismatched eyes" };
 let models = [], promptEdited = false, selected = null, currentJob = null;
+let reference = null;  // {reference, face, name} from an upload, or {reference_image, face, name} from the gallery
 
 function debounce(fn, ms) { let t; return (...a) => { clearTimeout(t); t = setTimeout(() => fn(...a), ms); }; }
 
@@ -67,12 +68,16 @@ function showCard() {
   $("seed").max = m.limits.max_seed - 1;
   $("prompt").maxLength = $("negative").maxLength = m.limits.prompt_chars;
   $("sliders").hidden = !m.capabilities.includes("edit");
-  $("generate").disabled = !m.available;
+  // a reference face and series only where the card lists them
+  $("person").hidden = !m.capabilities.includes("series") && !m.capabilities.includes("reference");
+  $("reference-slot").hidden = !m.capabilities.includes("reference");
+  $("use-face").hidden = !selected || !m.capabilities.includes("reference");
+  if (!m.capabilities.includes("reference")) setReference(null);
+  $("generate").disabled = $("make-series").disabled = !m.available;
   refreshPrompt(!promptEdited);
 }
 
-async function generate() {
-  $("error").textContent = "";
+function jobBody() {
   const num = (id) => ($(id).value === "" ? null : Number($(id).value));
   const body = {
     prompt: $("prompt").value, negative_prompt: $("negative").value || null, negative_presets: presets(),
@@ -80,13 +85,64 @@ async function generate() {
     sampler: $("sampler").value || null, n: num("n") ?? 1, reroll: $("reroll").checked && !$("reroll").disabled ? 2 : 0,
     truncation: num("truncation"),
   };
+  if (reference) {
+    if (reference.reference_image != null) body.reference_image = reference.reference_image;
+    else body.reference = reference.reference;
+    body.identity_guidance = num("identity-guidance");
+  }
+  return body;
+}
+
+async function generate() {
+  $("error").textContent = "";
   try {
-    const job = await api("/api/jobs", { method: "POST", body: JSON.stringify(body) });
+    const job = await api("/api/jobs", { method: "POST", body: JSON.stringify(jobBody()) });
     follow(job.id);
   } catch (e) { $("error").textContent = e.message; }
 }
 
-function follow(jobId) {
+async function makeSeries() {
+  $("error").textContent = "";
+  const prompts = $("series").value.split("\n").map((s) => s.trim()).filter(Boolean);
+  if (!prompts.length) { $("error").textContent = "write one portrait per line in Series"; return; }
+  const body = { ...jobBody(), series: prompts, prompt: prompts[0] };
+  try {
+    const job = await api("/api/jobs", { method: "POST", body: JSON.stringify(body) });
+    follow(job.id, prompts);
+  } catch (e) { $("error").textContent = e.message; }
+}
+
+function setReference(ref) {
+  reference = ref;
+  $("reference-face").hidden = $("reference-clear").hidden = !ref;
+  if (ref) $("reference-face").src = ref.face;
+  $("reference-name").textContent = ref ? ref.name : "";
+  if (!ref) $("reference-file").value = "";
+}
+
+async function uploadReference() {
+  const file = $("reference-file").files[0];
+  if (!file) return;
+  $("error").textContent = "";
+  const headers = { "Content-Type": file.type || "application/octet-stream" };
+  const key = localStorage.getItem("portraitist-api-key");
+  if (key) headers["X-API-Key"] = key;
+  const res = await fetch("/api/references", { method: "POST", body: file, headers });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) { setReference(null); $("error").textContent = `${res.status}: ${body.detail || res.statusText}`; return; }
+  setReference({ reference: { reference_face: body.reference_face, reference_embedding: body.reference_embedding },
+                 face: body.face, name: file.name });
+}
+
+function showSeries(job, prompts) {
+  $("series-view").hidden = false;
+  $("series-title").textContent = `Series of ${job.images.length} portraits of one person` +
+    (job.images[0] && job.images[0].settings.reference_face ? ` (reference: ${job.images[0].settings.reference_face.split(" (sha256")[0]})` : "");
+  $("series-strip").innerHTML = job.images.map((img, i) =>
+    `<figure><img src="${img.url}" alt="${escapeHtml(prompts[i] || "")}"><figcaption>${escapeHtml(prompts[i] || "")}</figcaption></figure>`).join("");
+}
+
+function follow(jobId, seriesPrompts = null) {
   currentJob = jobId;
   $("progress").hidden = $("bar").hidden = $("cancel").hidden = false;
   $("preview").hidden = true;  // until the first step sends one: never a broken image
@@ -108,6 +164,7 @@ function follow(jobId) {
     $("progress-text").textContent = job.status + (job.error ? ": " + job.error : `: ${job.images.length} of ${job.n} images`);
     if (job.error) $("error").textContent = job.error;
     $("status").textContent = `last job ${job.status}`;
+    if (seriesPrompts && job.images.length) showSeries(job, seriesPrompts);
     loadGallery();
   };
   for (const name of ["done", "failed", "cancelled"]) source.addEventListener(name, finish);
@@ -137,6 +194,8 @@ function select(img) {
   $("detail-image").src = img.url;
   for (const s of document.querySelectorAll("#sliders input")) s.value = 0;
   $("sliders").hidden = !["face-diffusion", "face-gan"].includes(img.model);
+  const m = models.find((x) => x.name === $("model").value);
+  $("use-face").hidden = !(m && m.capabilities.includes("reference"));
   $("detail-settings").textContent = JSON.stringify(img.settings, null, 2);
 }
 
@@ -169,6 +228,10 @@ async function init() {
   for (const id of ["search", "filter-model", "filter-qa"]) $(id).oninput = debounce(loadGallery, 200);
   for (const s of document.querySelectorAll("#sliders input")) s.oninput = () => previewEdit(false);
   $("save-edit").onclick = () => previewEdit(true);
+  $("reference-file").onchange = uploadReference;
+  $("reference-clear").onclick = () => setReference(null);
+  $("use-face").onclick = () => selected && setReference({ reference_image: selected.id, face: selected.url, name: `gallery image ${selected.id}` });
+  $("make-series").onclick = makeSeries;
   showCard();
   loadGallery();
 }

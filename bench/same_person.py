@@ -1,0 +1,153 @@
+"""Same person, new portrait: does a model with an identity input keep the person of a reference face
+while following the prompt? The issue's targets, measured by instruments independent of the model:
+SFace on YuNet-detected faces (cosine >= 0.363: OpenCV's same-person threshold) and the attribute
+predictors of the adherence bench.
+
+    python bench/same_person.py --weights campaign/face_diffusion_v4_wip.safetensors [--n 40] \
+        [--identity-guidance 3,5] [--out docs/eval/same_person]
+
+Cases, each over `--n` people and the five SERIES prompts:
+- generated: the reference is the face the seed makes for BASE_PROMPT; the series uses that seed.
+- real: the reference is a held-out CelebA photo (valid split: identities never trained on).
+- none: the same seeds and prompts without a reference (what a seed alone keeps of the person).
+Also: pixel L2 (64 px, 0-1 scale) from each output to its reference against two real photos of
+one CelebA person (valid split), so a model that copies its reference shows up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from portraitist.evaluation.adherence import observed, requested
+from portraitist.evaluation.predictors import predict
+from portraitist.quality.identity import sface_features
+
+BASE_PROMPT = "close-up portrait photo of a person"
+SERIES = [
+    "portrait photo of a smiling person",
+    "portrait photo of a serious person",
+    "portrait photo of a person wearing glasses",
+    "portrait photo of an elderly person",
+    "portrait photo of a person with blond hair",
+]
+SAME = 0.363
+
+
+def attribute_hits(images: np.ndarray, prompt: str) -> list[bool]:
+    """Per face: does it show every attribute the prompt asks for (as the classifiers see it)?"""
+    pred, asked = predict(images), requested(prompt)
+    hits = []
+    for i in range(len(images)):
+        seen = observed(pred, i)
+        checks = [(seen[k.rstrip("!")] != v) if k.endswith("!") else (seen[k] == v)
+                  for k, v in asked.items() if k.rstrip("!") in seen]  # fmt: skip
+        hits.append(all(checks))
+    return hits
+
+
+def real_pairs(n: int, seed: int = 0):
+    """n held-out CelebA people: two photos each (reference, other)."""
+    from collections import defaultdict
+
+    from portraitist.data import load
+
+    valid = load("celeba64", progress=False).filter(split="valid")
+    by_person = defaultdict(list)
+    for k in valid.index:
+        by_person[valid.identities[k]].append(k)
+    people = sorted(p for p, rows in by_person.items() if len(rows) >= 2)
+    chosen = np.random.default_rng(seed).choice(len(people), n, replace=False)
+    a = np.asarray(valid.images[[by_person[people[c]][0] for c in chosen]])
+    b = np.asarray(valid.images[[by_person[people[c]][1] for c in chosen]])
+    return a, b
+
+
+def cosine_to(refs: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """SFace cosine of each face to its reference, and where both were detected."""
+    fr, mr = sface_features(refs)
+    ff, mf = sface_features(faces)
+    return (fr * ff).sum(1), mr & mf
+
+
+def l2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.sqrt(((a.astype(np.float32) / 255 - b.astype(np.float32) / 255) ** 2).mean(axis=(1, 2, 3)))
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--weights", required=True, help="a face-diffusion file with an identity input")
+    ap.add_argument("--n", type=int, default=40)
+    ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--guidance", type=float, default=3.0)
+    ap.add_argument("--identity-guidance", default="3", help="comma-separated scales to compare")
+    ap.add_argument("--out", type=Path, default=Path("docs/eval/same_person"))
+    args = ap.parse_args(argv)
+
+    from portraitist.contact_sheet import contact_sheet
+    from portraitist.pipelines.face_diffusion import FaceDiffusion
+    from portraitist.reference import Reference
+
+    pipe = FaceDiffusion.from_pretrained(args.weights)
+    if not pipe.takes_reference:
+        raise SystemExit(f"{args.weights} has no identity input (train with --identity)")
+    seeds = list(range(500_000, 500_000 + args.n))
+
+    def faces(prompt, identity=None, scale=None, batch_seeds=seeds):
+        return pipe(prompt, None, args.steps, args.guidance, batch_seeds, "dpmpp_2m", None, identity, scale)
+
+    generated = faces(BASE_PROMPT)
+    real, real_other = real_pairs(args.n)
+    cases = {"generated": generated, "real": real}
+    embed = {k: np.stack([Reference.from_image(f, k).embedding for f in v]) for k, v in cases.items()}
+    pair_cos, pair_ok = cosine_to(real, real_other)
+    results = {
+        "weights": str(args.weights), "n": args.n, "steps": args.steps, "guidance": args.guidance,
+        "real_pairs": {"same_person_rate": float((pair_cos[pair_ok] >= SAME).mean()),
+                       "pixel_l2": float(l2(real, real_other).mean())},
+        "rows": [],
+    }  # fmt: skip
+    sheet, captions = [], []  # per case: the references, then each prompt at the first scale
+    scales = [float(s) for s in args.identity_guidance.split(",")]
+    for case, refs in cases.items():
+        sheet += list(refs[:8])
+        captions += [f"{case} reference"] * min(8, len(refs))
+        for scale in [None, *scales]:
+            label = "none" if scale is None else f"identity {scale:g}"
+            if case == "real" and scale is None:
+                continue  # without a reference, a seed has nothing to do with a real person
+            same, attr, dist = [], [], []
+            for prompt in SERIES:
+                out = faces(prompt) if scale is None else faces(prompt, embed[case], scale)
+                cos, ok = cosine_to(refs, out)
+                same += list(np.where(ok, cos >= SAME, False))
+                attr += attribute_hits(out, prompt)
+                dist += list(l2(refs, out))
+                if scale == scales[0]:
+                    sheet += list(out[:8])
+                    captions += [prompt.removeprefix("portrait photo of ")] * min(8, len(out))
+            row = {"case": case, "reference": label, "same_person_rate": float(np.mean(same)),
+                   "attribute_rate": float(np.mean(attr)), "pixel_l2": float(np.mean(dist))}  # fmt: skip
+            results["rows"].append(row)
+            print(row, flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "same_person.json").write_text(json.dumps(results, indent=2))
+    contact_sheet(np.stack(sheet), captions, cell=96, columns=8, caption_lines=2).save(
+        args.out / "same_person.png"
+    )
+    print(
+        "\n| reference | scale | same person | attribute present | pixel L2 to reference |\n|---|---|---:|---:|---:|"
+    )
+    for r in results["rows"]:
+        print(f"| {r['case']} | {r['reference']} | {r['same_person_rate']:.2f} | {r['attribute_rate']:.2f} | "
+              f"{r['pixel_l2']:.3f} |")  # fmt: skip
+    rp = results["real_pairs"]
+    print(f"| two real photos of one person | - | {rp['same_person_rate']:.2f} | - | {rp['pixel_l2']:.3f} |")
+    return results
+
+
+if __name__ == "__main__":
+    main()
