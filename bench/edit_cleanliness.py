@@ -3,9 +3,12 @@ identity it keeps (SFace cosine similarity between the face before and after) an
 attributes it leaves alone (gender, for the edits that are not about gender).
 
     python bench/edit_cleanliness.py [--n 100] [--strengths 1,2,3] [--out docs/eval/edits]
+        [--diffusion-weights FILE] [--models face-gan,face-diffusion,face-diffusion+person]
 
 GAN: W-space directions (InterFaceGAN boundaries) at `strength` standard deviations of W.
-Diffusion: prompt-arithmetic edits at `strength` (the same seed and initial noise).
+Diffusion: prompt-arithmetic edits at `strength` (the same seed and initial noise);
+"face-diffusion+person" also gives a model with an identity input the unedited face as the
+reference face (latent/prompt_edits.py), to compare at equal attribute change.
 Both measured by the same instruments on the same number of faces; prints a Markdown table and
 writes edits.json and edits.png (attribute change against identity kept, per model).
 """
@@ -47,14 +50,21 @@ def gan_editor(weights: str | None):
     return run
 
 
-def diffusion_editor(weights: str | None):
+def diffusion_editor(weights: str | None, keep_person: bool = False):
+    from portraitist.engines.embedded import FACE_DIFFUSION as card
     from portraitist.latent.prompt_edits import edit
     from portraitist.pipelines.face_diffusion import FaceDiffusion
 
     model = FaceDiffusion.from_pretrained(weights)
+    if keep_person and not model.takes_reference:
+        raise SystemExit(
+            f"{weights or 'the shipped model'} has no identity input: face-diffusion+person needs one"
+        )
+    settings = (None, card.default_steps, card.default_guidance, card.default_sampler)
 
     def run(seeds: list[int], edits: dict[str, float]) -> np.ndarray:
-        return np.stack([edit(model, "portrait photo of a person", s, edits) for s in seeds])
+        prompt = "portrait photo of a person"
+        return np.stack([edit(model, prompt, s, edits, *settings, keep_person=keep_person) for s in seeds])
 
     return run
 
@@ -135,10 +145,13 @@ def summary(results: dict[str, list[dict]]) -> dict[str, dict]:
     return out
 
 
-def run_all(n: int, strengths: list[float], out: Path, gan_weights=None, diffusion_weights=None) -> dict:
+def run_all(n: int, strengths: list[float], out: Path, gan_weights=None, diffusion_weights=None,
+            models=("face-gan", "face-diffusion")) -> dict:  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
-    results = {"face-gan": measure(gan_editor(gan_weights), n, strengths),
-               "face-diffusion": measure(diffusion_editor(diffusion_weights), n, strengths)}  # fmt: skip
+    editors = {"face-gan": lambda: gan_editor(gan_weights),
+               "face-diffusion": lambda: diffusion_editor(diffusion_weights),
+               "face-diffusion+person": lambda: diffusion_editor(diffusion_weights, keep_person=True)}  # fmt: skip
+    results = {m: measure(editors[m](), n, strengths) for m in models}
     (out / "edits.json").write_text(json.dumps({"rows": results, "summary": summary(results)}, indent=2))
     plot(results, out / "edits.png")
     return results
@@ -149,8 +162,12 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--strengths", default="1,2,3")
     ap.add_argument("--out", type=Path, default=Path("docs/eval/edits"))
+    ap.add_argument("--gan-weights")
+    ap.add_argument("--diffusion-weights")
+    ap.add_argument("--models", default="face-gan,face-diffusion")
     args = ap.parse_args()
-    results = run_all(args.n, [float(s) for s in args.strengths.split(",")], args.out)
+    results = run_all(args.n, [float(s) for s in args.strengths.split(",")], args.out, args.gan_weights,
+                      args.diffusion_weights, args.models.split(","))  # fmt: skip
     print(table(results))
     print(json.dumps(summary(results), indent=2))
 

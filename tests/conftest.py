@@ -18,6 +18,7 @@ from portraitist.paths import data_roots
 def _isolated_cache(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("PORTRAITIST_CACHE", str(tmp_path_factory.mktemp("cache")))
+    mp.setenv("PORTRAITIST_STYLES", str(tmp_path_factory.mktemp("styles")))  # no user styles of this machine
     yield
     mp.undo()
 

@@ -253,3 +253,20 @@ def test_http_series_jobs_keep_one_person_and_seed(tmp_path, identity_model_file
             assert no.status_code == 422 and "cannot make a series" in no.json()["detail"]
         shipped.state.jobs.shutdown()
     app.state.jobs.shutdown()
+
+
+def test_edits_of_a_model_with_an_identity_input_take_the_unedited_face_as_reference(identity_model_file):
+    from portraitist.latent.prompt_edits import edit
+
+    pipe = FaceDiffusion.from_pretrained(identity_model_file)
+    args = ("portrait photo of a person", 4, {"age": 2.0}, None, 6, 3.0, "dpmpp_2m")
+    kept, plain = edit(pipe, *args), edit(pipe, *args, keep_person=False)
+    assert not np.array_equal(kept, plain)  # the reference input was used
+    unedited = edit(pipe, "portrait photo of a person", 4, {}, None, 6, 3.0, "dpmpp_2m")
+    assert np.array_equal(unedited, pipe("portrait photo of a person", None, 6, 3.0, [4], "dpmpp_2m")[0])
+    # a face made from a reference is edited with that reference
+    engine = get_engine("face-diffusion", weights=str(identity_model_file))
+    ref = Reference.from_image(FACES[0], "face0.png")
+    made = engine.generate(Request("portrait photo of a person", seed=4, steps=6, reference=ref))[0]
+    again = engine.edit(made.info, {})
+    assert np.array_equal(again, np.asarray(made))

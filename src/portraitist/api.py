@@ -47,17 +47,23 @@ def generate(
     callback=None,
     face=None,
     identity_guidance: float | None = None,
+    variation_of: int | None = None,
+    variation_strength: float | None = None,
+    style: str | None = None,
 ) -> list[Image.Image]:
     """Generate faces with `model` (see `portraitist models`); settings left at None take the model
     card's defaults. `reroll=K` regenerates faces that fail QA (face found, eyes match) up to K more
     times with new seeds. `callback(step, total, preview)` is called after every sampler step with
     the first face's current estimate (a PIL image), for progress bars and live previews.
     `face`: portraits of this person (a photo's path, a PIL image or array, or a Reference), for
-    models whose card lists "reference"; `identity_guidance` scales it apart from the text."""
+    models whose card lists "reference"; `identity_guidance` scales it apart from the text.
+    `variation_of=SEED`: near relatives of the face SEED made (`variation_strength` 0..1, default 0.2),
+    one per new seed (seed, seed + 1, ...). `style`: a named look (`portraitist styles`)."""
     request = Request(prompt, negative_prompt=negative_prompt, seed=seed, steps=num_inference_steps,
                       guidance=guidance_scale, sampler=sampler, n=num_images, truncation=truncation,
                       reroll=reroll, reference=as_reference(face),
-                      identity_guidance=identity_guidance)  # fmt: skip
+                      identity_guidance=identity_guidance, variation_of=variation_of,
+                      variation_strength=variation_strength, style=style)  # fmt: skip
     return engine(model, str(weights) if weights else None).generate(request, callback=callback)
 
 
@@ -84,6 +90,7 @@ def series(
     model: str = "face-diffusion",
     weights: str | Path | None = None,
     truncation: float | None = None,
+    style: str | None = None,
 ) -> list[Image.Image]:
     """One person in several portraits, one per prompt: the person in `face`, or else the person the
     seed makes (for a model that takes references: the face `seed` gives for SERIES_BASE_PROMPT,
@@ -94,7 +101,7 @@ def series(
     eng = engine(model, str(weights) if weights else None)
     require(eng.card, "series")
     settings = {"negative_prompt": negative_prompt, "seed": seed, "steps": num_inference_steps,
-                "guidance": guidance_scale, "truncation": truncation}  # fmt: skip
+                "guidance": guidance_scale, "truncation": truncation, "style": style}  # fmt: skip
     reference = series_reference(eng, as_reference(face), settings)
     images = []
     for prompt in prompts:
@@ -111,6 +118,55 @@ def series_reference(eng, reference: Reference | None, settings: dict) -> Refere
         return reference
     base = eng.generate(Request(SERIES_BASE_PROMPT, **settings))[0]
     return Reference.from_aligned(np.asarray(base), f"seed {settings.get('seed') or 0}")
+
+
+def grid(
+    prompt: str,
+    x: str,
+    y: str | None = None,
+    model: str = "face-diffusion",
+    weights: str | Path | None = None,
+    progress=None,
+    **settings,
+):
+    """A comparison grid (grid.py): `x`, `y` are "SETTING=V1,V2,..." (steps, guidance, sampler,
+    seed, truncation, model, prompt search/replace ...); `settings` are `generate`'s keyword
+    arguments for everything else. Returns (the labelled sheet, the cells); `save_grid` writes them."""
+    from . import grid as grids
+
+    base = Request(prompt, negative_prompt=settings.pop("negative_prompt", None), seed=settings.pop("seed", 0),
+                   steps=settings.pop("num_inference_steps", None), guidance=settings.pop("guidance_scale", None),
+                   sampler=settings.pop("sampler", None), truncation=settings.pop("truncation", None),
+                   reference=as_reference(settings.pop("face", None)),
+                   identity_guidance=settings.pop("identity_guidance", None), style=settings.pop("style", None))  # fmt: skip
+    if settings:
+        raise InvalidInput(f"grid does not take {', '.join(sorted(settings))}")
+    x_axis = grids.parse_axis(x)
+    y_axis = grids.parse_axis(y) if y else None
+    if y_axis and y_axis.name == x_axis.name:
+        raise InvalidInput(f"x and y are both {x_axis.name}: choose two different settings")
+    cells = grids.plan(prompt, x_axis, y_axis, base, model)
+    own = str(weights) if weights else None
+    grids.run(cells, lambda m: engine(m, own if m == model else None), progress)
+    return grids.sheet(cells, x_axis, y_axis), cells
+
+
+def save_grid(sheet: Image.Image, cells: list, out: str | Path, x: str, y: str | None = None) -> list[Path]:
+    """The sheet as grid.png (every cell's settings in its metadata) and each made cell as its own PNG."""
+    import json
+
+    from .grid import cell_settings
+    from .png import save_png
+
+    out = Path(out)
+    paths = []
+    for k, cell in enumerate(cells):
+        if cell.image is not None:
+            paths.append(save_png(cell.image, out / f"cell-{k:02d}.png", dict(cell.image.info)))
+    marks = {"model": cells[0].model, "prompt": cells[0].request.prompt, "grid_x": x, "grid_y": y,
+             "grid_cells": json.dumps(cell_settings(cells))}  # fmt: skip
+    paths.append(save_png(sheet, out / "grid.png", {k: v for k, v in marks.items() if v is not None}))
+    return paths
 
 
 def save(images: list[Image.Image], out: str | Path, upscale: int = 1,

@@ -213,7 +213,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     request = Request(args.prompt, negative_prompt=negative, seed=args.seed, steps=args.steps,
                       guidance=args.guidance, sampler=args.sampler, n=args.n, width=args.width,
                       height=args.height, truncation=args.truncation, reroll=args.reroll,
-                      reference=args.reference, identity_guidance=args.identity_guidance)  # fmt: skip
+                      reference=args.reference, identity_guidance=args.identity_guidance,
+                      variation_of=args.variation_of, variation_strength=args.variation_strength,
+                      style=args.style)  # fmt: skip
     images = get_engine(args.model, **options).generate(request, callback=progress)
     bar.close()
     paths = save(images, args.out, upscale=args.upscale, c2pa=c2pa)
@@ -242,10 +244,61 @@ def cmd_series(args: argparse.Namespace) -> int:
     images = series(prompts, face=args.face, seed=args.seed, negative_prompt=negative,
                     num_inference_steps=args.steps, guidance_scale=args.guidance,
                     identity_guidance=args.identity_guidance, model=args.model, weights=args.weights,
-                    truncation=args.truncation)  # fmt: skip
+                    truncation=args.truncation, style=args.style)  # fmt: skip
     paths = save(images, args.out, upscale=args.upscale, captions=prompts)
     who = f"the face in {args.face}" if args.face else f"the person of seed {args.seed}"
     print(f"wrote {len(images)} portraits of {who} to {args.out}: {paths[-1].name} and the PNGs")
+    return 0
+
+
+def cmd_styles(args: argparse.Namespace) -> int:
+    """The styles (shipped and the user's), and which of their parts --model cannot honour."""
+    from .engines import coverage, get_engine
+    from .prompting.styles import styles, user_folder
+
+    card = get_engine(args.model).card
+    for s in styles().values():
+        prompt, negative = s.apply("portrait photo of a person", None)
+        gaps = [
+            f"{r['part']} ({r['honoured']})"
+            for r in coverage(card, prompt, negative)
+            if r["honoured"] in ("no", "partly")
+        ]
+        print(f"{s.name:16} {s.title}: {s.description}")
+        print(f"{'':16} adds: {prompt.removeprefix('portrait photo of a person, ')}")
+        if gaps:
+            print(f"{'':16} {card.name} cannot fully honour: {', '.join(gaps)}")
+    print(f"add your own as NAME.toml in {user_folder()} (format: see docs/styles.md)")
+    return 0
+
+
+def cmd_grid(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .api import grid, save_grid
+    from .prompting import negative_prompt
+    from .threads import use_free_cores
+
+    writable_folder(args.out)
+    negative = (
+        negative_prompt(*args.negative_preset, extra=args.negative) if args.negative_preset else args.negative
+    )
+    use_free_cores()
+    bar = tqdm(desc="grid", unit="cell", disable=not sys.stderr.isatty())
+
+    def progress(done: int, total: int) -> None:
+        bar.total, bar.n = total, done
+        bar.refresh()
+
+    sheet, cells = grid(args.prompt, args.x, args.y, model=args.model, weights=args.weights, progress=progress,
+                        negative_prompt=negative, seed=args.seed, num_inference_steps=args.steps,
+                        guidance_scale=args.guidance, sampler=args.sampler, truncation=args.truncation,
+                        face=args.face, identity_guidance=args.identity_guidance, style=args.style)  # fmt: skip
+    bar.close()
+    save_grid(sheet, cells, args.out, args.x, args.y)
+    missing = [c for c in cells if c.image is None]
+    print(f"wrote {args.out}/grid.png: {len(cells) - len(missing)} of {len(cells)} cells made"
+          + (f"; {len(missing)} marked n/a (the model cannot honour them: {missing[0].error})" if missing else ""))  # fmt: skip
     return 0
 
 
@@ -263,7 +316,8 @@ def _settings_from(args: argparse.Namespace, negative: str | None) -> str | None
         raise InvalidInput(f"{path}: its settings cannot be read ({e})") from None
     if not saved.get("prompt"):
         raise InvalidInput(f"{path} carries no portraitist settings to regenerate it from")
-    for key in ("prompt", "model", "seed", "steps", "guidance", "sampler", "truncation", "identity_guidance"):
+    for key in ("prompt", "model", "seed", "steps", "guidance", "sampler", "truncation", "identity_guidance",
+                "variation_of", "variation_strength", "style"):  # fmt: skip
         if getattr(args, key) is None:
             setattr(args, key, saved.get(key))
     if args.reference is None:
@@ -582,6 +636,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="with --face: how strongly the person is kept, apart from the text (default: as --guidance)")  # fmt: skip
 
     def negative_args(q: argparse.ArgumentParser) -> None:
+        q.add_argument(
+            "--style", help="a named look: light, camera, film and negatives (see `portraitist styles`)"
+        )
         q.add_argument("--negative", help="what the face must not have, e.g. 'eyeglasses, blurry'")
         q.add_argument("--negative-preset", action="append", choices=sorted(PRESETS), default=[],
                        help="add a named negative-prompt preset (repeatable)")  # fmt: skip
@@ -636,7 +693,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--c2pa-key", help="... and this PEM private key")
     face_args(gen)
+    gen.add_argument("--variation-of", type=int, metavar="SEED",
+                     help="variations of the face this seed made: its noise mixed with the new seeds' (--seed, --n)")  # fmt: skip
+    gen.add_argument("--variation-strength", type=float,
+                     help="0: that face; 1: the new seeds' own faces (default 0.2)")  # fmt: skip
     gen.set_defaults(func=cmd_generate)
+
+    st = sub.add_parser("styles", help="named looks for --style, and what a model cannot honour of each")
+    st.add_argument("--model", default=DEFAULT_MODEL, choices=model_names())
+    st.set_defaults(func=cmd_styles)
+
+    gr = sub.add_parser("grid", help="a labelled comparison sheet: one setting along x, another along y")
+    gr.add_argument("prompt")
+    gr.add_argument(
+        "--x", required=True, help="SETTING=V1,V2,... e.g. steps=4,8,16 or prompt=smiling,serious"
+    )
+    gr.add_argument("--y", help="a second setting, e.g. guidance=1.5,3,5 or model=face-diffusion,face-gan")
+    negative_args(gr)
+    gr.add_argument("--model", default=DEFAULT_MODEL, choices=model_names())
+    gr.add_argument("--weights", help="a model file for --model other than the shipped one")
+    gr.add_argument("--seed", type=int, default=0)
+    gr.add_argument("--steps", type=int)
+    gr.add_argument("--guidance", type=float)
+    gr.add_argument("--sampler")
+    gr.add_argument("--truncation", type=float)
+    face_args(gr)
+    gr.add_argument("--out", default="grid")
+    gr.set_defaults(func=cmd_grid)
 
     se = sub.add_parser("series", help="one person in several portraits: a sheet and the PNGs")
     who = se.add_mutually_exclusive_group()
@@ -762,6 +845,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             # anything else is a bug, and its traceback is what a report needs
             print(f"error: {e}", file=sys.stderr)
             return 2
+        except BrokenPipeError:  # `portraitist styles | head`: the reader left, nothing is wrong
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
 
 
 if __name__ == "__main__":

@@ -35,7 +35,9 @@ MAX_REROLL = 8
 MAX_SEED = 2**53  # exact in JSON (the HTTP API) and far from torch's 2^63 after re-roll offsets
 # "reference": portraits of the person in a reference face (reference.py); "series": one person
 # in several portraits (from a reference face, or from a seed's face)
-CAPABILITIES = ("generate", "edit", "project", "interpolate", "series", "reference")
+# "variations": near relatives of a face (its seed's noise mixed with new seeds', latent/variations.py)
+CAPABILITIES = ("generate", "edit", "project", "interpolate", "series", "reference", "variations")
+DEFAULT_VARIATION_STRENGTH = 0.2
 
 # Parts of a brief, as `coverage` reports them (PortraitBrief field names).
 PROMPT_PARTS = (
@@ -101,14 +103,27 @@ class Request:
     reroll: int = 0  # regenerate faces failing QA up to this many more times
     reference: Reference | None = None  # the person to portray (capability "reference")
     identity_guidance: float | None = None  # None: the text's guidance scale
+    variation_of: int | None = None  # the seed whose face the images vary (capability "variations")
+    variation_strength: float | None = None  # 0: that face, 1: the new seeds' own faces
+    style: str | None = None  # a named look (prompting/styles.py), applied to prompt and negative
 
     def resolve(self, card: ModelCard) -> Request:
         """This request checked against `card` and with its defaults filled in: InvalidInput for
-        absurd settings, Unsupported for ones this model cannot honour."""
-        check_request(card, self)
+        absurd settings, Unsupported for ones this model cannot honour. A style is applied here
+        (applying it again changes nothing)."""
+        prompt, negative = self.prompt, self.negative_prompt
+        if self.style is not None:
+            from ..prompting.styles import style
+
+            if not isinstance(prompt, str) or not isinstance(negative, str | None):
+                raise InvalidInput("the prompt and the negative prompt must be text")
+            if prompt.strip():  # an empty prompt stays empty, and is refused below
+                prompt, negative = style(str(self.style)).apply(prompt, negative)
+        check_request(card, replace(self, prompt=prompt, negative_prompt=negative))
         return replace(
             self,
-            negative_prompt=self.negative_prompt or None,
+            prompt=prompt,
+            negative_prompt=negative or None,
             seed=int(self.seed) if self.seed is not None else (0 if card.seed else None),
             steps=int(self.steps) if self.steps is not None else card.default_steps,
             guidance=float(self.guidance) if self.guidance is not None else card.default_guidance,
@@ -117,7 +132,13 @@ class Request:
             truncation=float(self.truncation) if self.truncation is not None else card.default_truncation,
             reroll=int(self.reroll or 0),
             identity_guidance=float(self.identity_guidance) if self.identity_guidance is not None else None,
-        )
+            variation_of=int(self.variation_of) if self.variation_of is not None else None,
+            variation_strength=(
+                None if self.variation_of is None
+                else float(self.variation_strength) if self.variation_strength is not None
+                else DEFAULT_VARIATION_STRENGTH
+            ),
+        )  # fmt: skip
 
 
 def number(value, kind: type, name: str):
@@ -190,6 +211,17 @@ def check_request(card: ModelCard, r: Request) -> None:
         raise InvalidInput("identity guidance needs a reference face")
     check_range(card, r.identity_guidance, card.identity_guidance, "has no identity guidance",
                 "identity guidance {}", float)  # fmt: skip
+    if r.variation_of is not None:
+        require(card, "variations")
+        if not 0 <= number(r.variation_of, int, "the variation seed") < MAX_SEED:
+            raise InvalidInput(
+                f"the variation seed must be a non-negative integer below 2^53, got {r.variation_of}"
+            )
+    if r.variation_strength is not None:
+        if r.variation_of is None:
+            raise InvalidInput("a variation strength needs the seed to vary (variation_of)")
+        if not 0 <= number(r.variation_strength, float, "the variation strength") <= 1:
+            raise InvalidInput(f"the variation strength must be between 0 and 1, got {r.variation_strength}")
     if r.sampler is not None and r.sampler not in card.samplers:
         allowed = ", ".join(card.samplers) if card.samplers else "none (the provider fixes it)"
         raise Unsupported(f"{card.name} has no sampler {r.sampler!r}; it offers: {allowed}")
@@ -259,7 +291,8 @@ class Engine(Protocol):
 def require(card: ModelCard, capability: str) -> None:
     """Unsupported, naming the models that can, unless `card` declares `capability`."""
     if capability not in card.capabilities:
-        doing = {"series": "make a series of one person", "reference": "take a reference face"}
+        doing = {"series": "make a series of one person", "reference": "take a reference face",
+                 "variations": "make variations of a face"}  # fmt: skip
         raise Unsupported(f"{card.name} cannot {doing.get(capability, capability + ' faces')}; models that can: "
                           "see `portraitist models`")  # fmt: skip
 
@@ -278,6 +311,9 @@ def settings_info(card: ModelCard, r: Request, seed: int | None, **extra) -> dic
         "truncation": r.truncation,
         "native_resolution": card.native_resolution,
         "identity_guidance": r.identity_guidance,
+        "variation_of": r.variation_of,
+        "variation_strength": r.variation_strength,
+        "style": r.style,
     }
     if r.reference is not None:
         info |= r.reference.to_settings()

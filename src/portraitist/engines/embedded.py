@@ -14,6 +14,7 @@ from PIL import Image
 from .. import vocabulary as vocab
 from ..errors import EngineUnavailable, InvalidInput, Unsupported
 from ..paths import WEIGHTS_DIR
+from ..reference import Reference
 from .base import Callback, ModelCard, Request, settings_info
 
 # the shipped weights (pipelines/ owns their format; these are only the paths)
@@ -36,7 +37,7 @@ FACE_DIFFUSION = ModelCard(
     default_steps=8,
     default_guidance=3.0,
     default_sampler="dpmpp_2m",
-    capabilities=frozenset({"generate", "edit", "interpolate"}),
+    capabilities=frozenset({"generate", "edit", "interpolate", "variations"}),
     reroll=True,
     fixed_size=True,
     honours=frozenset(
@@ -146,8 +147,15 @@ class FaceDiffusionEngine:
 
         def run(batch: list[int]) -> np.ndarray:
             step = on_step if callback else None
+            noise = None
+            if r.variation_of is not None:
+                from ..latent.variations import mixed
+
+                noise = mixed(
+                    pipe.initial_noise([r.variation_of])[0], pipe.initial_noise(batch), r.variation_strength
+                )
             return pipe(r.prompt, r.negative_prompt, r.steps, r.guidance, batch, r.sampler, step, identity,
-                        r.identity_guidance)  # fmt: skip
+                        r.identity_guidance, noise)  # fmt: skip
 
         return _images(self.card, r, seeds, run, weights=pipe.name)
 
@@ -159,13 +167,17 @@ class FaceDiffusionEngine:
 
     def edit(self, settings: dict, edits: dict[str, float], latent=None) -> np.ndarray:
         """The face of (prompt, seed) with its prompt embedding moved along the named directions
-        (prompt arithmetic, latent/prompt_edits.py)."""
+        (prompt arithmetic, latent/prompt_edits.py); weights with an identity input keep the person
+        (the face's own reference, or the unedited face as one)."""
         from ..latent.prompt_edits import edit
 
         if latent is not None:
             raise Unsupported(f"{self.card.name} cannot edit a projected photo")
         r = self._settings(settings)
-        return edit(self.model, r.prompt, r.seed, edits, r.negative_prompt, r.steps, r.guidance, r.sampler)
+        ref = Reference.from_settings(settings) if self.model.takes_reference else None
+        return edit(self.model, r.prompt, r.seed, edits, r.negative_prompt, r.steps, r.guidance, r.sampler,
+                    identity=None if ref is None else ref.embedding,
+                    identity_scale=settings.get("identity_guidance"))  # fmt: skip
 
     def interpolate(self, a: dict, b: dict, frames: int, space: str | None = None) -> np.ndarray:
         """Between two seeds at one prompt (noise slerped), or two prompts at one seed."""
@@ -219,7 +231,7 @@ FACE_GAN = ModelCard(
     guidance=None,
     truncation=(0.0, 1.5),
     default_truncation=0.85,  # the best FD of the sweep in docs/models/face_gan.md
-    capabilities=frozenset({"generate", "edit", "project", "interpolate", "series"}),
+    capabilities=frozenset({"generate", "edit", "project", "interpolate", "series", "variations"}),
     reroll=True,
     fixed_size=True,
     max_images=1024,  # one forward pass makes hundreds of faces in well under a second
@@ -282,7 +294,15 @@ class FaceGANEngine:
         seeds = [r.seed + i for i in range(r.n)]
 
         def run(batch: list[int]) -> np.ndarray:
-            return gan.synthesize(self._w(batch, r.truncation, signs), batch)
+            if r.variation_of is None:
+                return gan.synthesize(self._w(batch, r.truncation, signs), batch)
+            from ..latent.variations import mixed
+
+            # the varied face's z mixed with the new seeds'; its noise inputs kept (fine texture)
+            z = mixed(gan.z([r.variation_of])[0], gan.z(batch), r.variation_strength)
+            w = gan.ws_of(z, r.truncation)
+            w = steering.steer(w, directions, signs) if signs else w
+            return gan.synthesize(w, [r.variation_of] * len(batch))
 
         return _images(self.card, r, seeds, run, callback, weights=gan.name, steered=signs or None)
 

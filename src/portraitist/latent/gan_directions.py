@@ -24,6 +24,7 @@ from tqdm import tqdm
 from ..errors import InvalidInput
 from ..pipelines.face_gan import FaceGAN, to_uint8
 from ..vocabulary import YOUNG_MAX
+from .variations import slerp
 
 
 @dataclass
@@ -154,12 +155,6 @@ def edit_w(w: torch.Tensor, directions: Directions, edits: dict[str, float]) -> 
             raise InvalidInput(f"edit strength must be between -5 and 5 standard deviations, got {strength}")
         out += float(strength) * directions.spread[name] * torch.from_numpy(directions.vectors[name]).float()
     return out
-
-
-def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
-    from .prompt_edits import slerp as _slerp
-
-    return _slerp(a, b, t)
 
 
 def interpolation_frames(gan: FaceGAN, seed_a: int, seed_b: int, frames: int = 8, space: str = "w",

@@ -3,6 +3,8 @@ noise (which fixes identity and layout) and the prompt embedding (which steers a
 
 - `edit`: keep a face's seed (its noise) and prompt, and move the prompt embedding along
   attribute directions found by prompt arithmetic: e("elderly") - e("young") is the age direction.
+  A model with an identity input also takes the unedited face as the reference face of the edited
+  one, so the edit changes the attribute and keeps the person.
 - `interpolate_prompts`: a strip from one prompt to another at a fixed seed (embeddings slerped).
 - `interpolate_seeds`: a strip from one seed's face to another's at a fixed prompt (noise slerped,
   which keeps the noise's norm, as a straight line between two Gaussian draws would not).
@@ -15,6 +17,7 @@ import torch
 
 from ..errors import InvalidInput
 from ..pipelines.face_diffusion import FaceDiffusion
+from .variations import slerp
 
 DIRECTIONS = {
     "age": ("portrait photo of an elderly person", "portrait photo of a young person"),
@@ -32,16 +35,6 @@ DIRECTIONS = {
     "gender": ("portrait photo of a man", "portrait photo of a woman"),
 }
 MAX_STRENGTH = 3.0
-
-
-def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
-    """Spherical interpolation between a and b (any shape, treated as vectors)."""
-    af, bf = a.flatten(), b.flatten()
-    cos = torch.clamp(torch.dot(af, bf) / (af.norm() * bf.norm() + 1e-12), -1.0, 1.0)
-    omega = torch.arccos(cos)
-    if omega.abs() < 1e-4:
-        return (1 - t) * a + t * b
-    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
 
 
 def direction(model: FaceDiffusion, name: str) -> torch.Tensor:
@@ -64,10 +57,20 @@ def edited_embedding(model: FaceDiffusion, prompt: str, edits: dict[str, float])
 
 
 def edit(model: FaceDiffusion, prompt: str, seed: int, edits: dict[str, float], negative_prompt: str | None,
-         steps: int, guidance: float, sampler: str) -> np.ndarray:  # fmt: skip
-    """The face of (prompt, seed) with its prompt embedding moved along the named directions."""
+         steps: int, guidance: float, sampler: str, keep_person: bool = True, identity=None,
+         identity_scale: float | None = None) -> np.ndarray:  # fmt: skip
+    """The face of (prompt, seed[, identity]) with its prompt embedding moved along the named
+    directions. A face made from a reference keeps that `identity`; otherwise, with `keep_person`
+    and a model with an identity input, the unedited face becomes the reference."""
     negative = model.text.encode([negative_prompt]) if negative_prompt else None
-    return model.sample(edited_embedding(model, prompt, edits), negative, steps, guidance, [seed], sampler)[0]
+    if identity is None and keep_person and model.takes_reference and edits:
+        from ..quality.identity import reference_embedding
+
+        original = model.sample(model.text.encode([prompt]), negative, steps, guidance, [seed], sampler)
+        identity = reference_embedding(original)
+    edited = edited_embedding(model, prompt, edits)
+    return model.sample(edited, negative, steps, guidance, [seed], sampler, identity=identity,
+                        identity_scale=identity_scale)[0]  # fmt: skip
 
 
 def interpolate_prompts(

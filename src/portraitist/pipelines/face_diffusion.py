@@ -133,10 +133,11 @@ class FaceDiffusion:
 
     @torch.inference_mode()
     def __call__(self, prompt, negative_prompt, steps, guidance, seeds, sampler, callback=None,
-                 identity=None, identity_scale=None) -> np.ndarray:  # fmt: skip
+                 identity=None, identity_scale=None, noise=None) -> np.ndarray:  # fmt: skip
         """One face per seed; `prompt` and `negative_prompt` are one text for all, or a list with one
         text per seed. Negated phrases ("without glasses") move from the prompt to its negative prompt.
-        `identity`: reference-face embeddings (1 or N, 128) from `quality.identity.reference_embedding`."""
+        `identity`: reference-face embeddings (1 or N, 128) from `quality.identity.reference_embedding`;
+        `noise` (N, *latent_shape) replaces the seeds' starting noise (variations)."""
         n = len(seeds)
         prompts = [prompt] * n if isinstance(prompt, str) else list(prompt)
         given = list(negative_prompt) if isinstance(negative_prompt, list | tuple) else [negative_prompt] * n
@@ -153,7 +154,7 @@ class FaceDiffusion:
         negative = torch.stack([embedded[t] if t else null for t in negatives])
         cond = self.text.encode([rest for rest, _ in split])
         return self.sample(
-            cond, negative, steps, guidance, seeds, sampler, callback, None, identity, identity_scale
+            cond, negative, steps, guidance, seeds, sampler, callback, noise, identity, identity_scale
         )
 
     generate_seeds = __call__  # the name the latent-space tools and benches use

@@ -83,6 +83,11 @@ class FaceGAN:
         return self.G.ws(self.z(seeds), truncation)
 
     @torch.inference_mode()
+    def ws_of(self, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
+        """w for latents z (N, z_dim) not drawn from one seed each (variations, interpolation)."""
+        return self.G.ws(z, truncation)
+
+    @torch.inference_mode()
     def synthesize(self, w: torch.Tensor, noise_seeds: list[int]) -> np.ndarray:
         """Images for w (N, w_dim) or per-layer w (N, num_ws, w_dim), each with its seed's noise."""
         return to_uint8(self.G.synthesis(w, noise_seed=[int(s) for s in noise_seeds]))

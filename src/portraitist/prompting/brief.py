@@ -77,7 +77,12 @@ class PortraitBrief:
         withs += self.features
         if withs:
             head += " with " + _and(withs)
-        pieces = [head]
+        return ", ".join([head, *self.finish()])
+
+    def finish(self) -> list[str]:
+        """The phrases after the subject: expression, light, camera, film, quality, extra words
+        (what a style adds to a prompt)."""
+        pieces = []
         if self.expression:
             pieces.append(self.expression)
         light = " ".join(p for p in (self.light_quality, self.light_direction) if p)
@@ -92,8 +97,7 @@ class PortraitBrief:
             pieces.append(" at ".join(camera))
         if self.film:
             pieces.append(f"shot on {self.film}" if self.film[:1].isupper() else self.film)
-        pieces += self.quality + self.extra
-        return ", ".join(pieces)
+        return pieces + self.quality + self.extra
 
     @classmethod
     def parse(cls, prompt: str) -> PortraitBrief:

@@ -67,6 +67,8 @@ class JobRequest(BaseModel):
     identity_guidance: float | None = None
     # a series: one portrait per prompt, one person (the reference's, or the seed's); n follows
     series: list[str] | None = Field(None, min_length=1, max_length=12)
+    variation_of: int | None = None  # variations of the face this seed made
+    variation_strength: float | None = None
 
 
 class BriefRequest(BaseModel):
@@ -118,7 +120,8 @@ def job_request(r: dict, seed: int, n: int = 1):
     return EngineRequest(r["prompt"], negative_text(r.get("negative_presets", []), r.get("negative_prompt")),
                          seed, r.get("steps"), r.get("guidance"), r.get("sampler"), n, r.get("width"),
                          r.get("height"), r.get("truncation"), r.get("reroll", 0),
-                         Reference.from_settings(r.get("reference") or {}), r.get("identity_guidance"))  # fmt: skip
+                         Reference.from_settings(r.get("reference") or {}), r.get("identity_guidance"),
+                         r.get("variation_of"), r.get("variation_strength"))  # fmt: skip
 
 
 def make_runner(weights: dict[str, str | None]):

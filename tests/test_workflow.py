@@ -1,0 +1,159 @@
+"""The creator's loops: variations of a face, comparison grids, styles, and settings read back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from portraitist import api
+from portraitist.cli import main
+from portraitist.engines import Request
+from portraitist.errors import InvalidInput, Unsupported
+from portraitist.png import read_settings
+
+
+def pixels(images) -> np.ndarray:
+    return np.stack([np.asarray(i).astype(int) for i in images])
+
+
+@pytest.mark.parametrize("model", ["face-diffusion", "face-gan"])
+def test_variations_run_from_the_face_itself_to_new_faces(model):
+    base = pixels(api.generate("a smiling woman", seed=5, model=model))[0]
+    same = pixels(
+        api.generate("a smiling woman", seed=90, model=model, variation_of=5, variation_strength=0)
+    )[0]
+    assert np.abs(same - base).max() <= 1  # strength 0: the face itself (batch rounding aside)
+    distance = []
+    for strength in (0.1, 0.3, 0.6, 1.0):
+        faces = pixels(api.generate("a smiling woman", seed=90, num_images=4, model=model, variation_of=5,
+                                    variation_strength=strength))  # fmt: skip
+        distance.append(np.abs(faces - base).mean())
+        assert len({f.tobytes() for f in faces}) == 4  # each new seed its own relative
+    assert distance == sorted(distance) and distance[0] < distance[-1] / 2
+    made = api.generate("a smiling woman", seed=90, model=model, variation_of=5)[0]
+    assert made.info["variation_of"] == 5 and made.info["variation_strength"] == 0.2
+
+
+def test_variation_settings_are_checked():
+    from portraitist.engines import get_engine
+
+    card = get_engine("face-diffusion").card
+    with pytest.raises(InvalidInput, match="needs the seed to vary"):
+        Request("a face", variation_strength=0.3).resolve(card)
+    with pytest.raises(InvalidInput, match="between 0 and 1"):
+        Request("a face", variation_of=3, variation_strength=1.5).resolve(card)
+    with pytest.raises(InvalidInput, match="variation seed"):
+        Request("a face", variation_of=-1).resolve(card)
+    with pytest.raises(Unsupported, match="cannot make variations"):
+        Request("a face", variation_of=3).resolve(get_engine("flux-pro").card)
+
+
+def test_cli_variations_are_recorded_and_regenerate_exactly(tmp_path):
+    out = tmp_path / "v"
+    assert main(["generate", "a serious man", "--variation-of", "7", "--variation-strength", "0.3", "--seed",
+                 "40", "--n", "2", "--out", str(out)]) == 0  # fmt: skip
+    settings = read_settings(out / "000041.png")
+    assert settings["variation_of"] == 7 and settings["variation_strength"] == 0.3
+    assert main(["generate", "--from", str(out / "000041.png"), "--out", str(tmp_path / "again")]) == 0
+    a, b = (np.asarray(Image.open(p)) for p in (out / "000041.png", tmp_path / "again" / "000041.png"))
+    assert np.abs(a.astype(int) - b).max() <= 1  # a batch of 2 against a batch of 1
+
+
+def test_a_grid_marks_the_cells_a_model_cannot_honour_and_records_every_cell(tmp_path):
+    import json
+
+    from portraitist.grid import parse_axis
+
+    sheet, cells = api.grid(
+        "portrait photo of a smiling woman", "steps=2,6", "model=face-diffusion,face-gan", seed=3
+    )
+    assert [(c.x, c.y, c.image is not None) for c in cells] == [
+        (2, "face-diffusion", True), (6, "face-diffusion", True), (2, "face-gan", False), (6, "face-gan", False)]  # fmt: skip
+    assert "face-gan does not take a step count" in cells[2].error
+    assert cells[0].image.info["steps"] == 2 and cells[1].image.info["steps"] == 6
+    assert sheet.size == (120 + 2 * 128, 22 + 2 * 132)
+    paths = api.save_grid(sheet, cells, tmp_path, "steps=2,6", "model=face-diffusion,face-gan")
+    assert sorted(p.name for p in paths) == ["cell-00.png", "cell-01.png", "grid.png"]
+    recorded = json.loads(read_settings(tmp_path / "grid.png")["grid_cells"])
+    assert recorded[1]["steps"] == 6 and recorded[3]["error"].startswith("face-gan does not take")
+    # prompt search and replace; the first value must be in the prompt
+    _, cells = api.grid("portrait of a smiling man", "prompt=smiling,serious", model="face-gan")
+    assert [c.image.info["prompt"] for c in cells] == [
+        "portrait of a smiling man",
+        "portrait of a serious man",
+    ]
+    with pytest.raises(InvalidInput, match="'laughing' is not in the prompt"):
+        api.grid("portrait of a smiling man", "prompt=laughing,serious")
+    for bad, message in [("speed=1,2", "SETTING=V1"), ("steps=a,b", "must be ints"), ("steps=", "no values")]:
+        with pytest.raises(InvalidInput, match=message):
+            parse_axis(bad)
+    with pytest.raises(InvalidInput, match="both steps"):
+        api.grid("a face", "steps=1,2", "steps=3,4")
+    with pytest.raises(InvalidInput, match="limit is 64"):
+        api.grid("a face", "seed=" + ",".join(map(str, range(9))), "steps=" + ",".join(map(str, range(1, 9))))
+
+
+def test_cli_grid_writes_the_sheet_and_says_what_it_could_not_make(tmp_path, capsys):
+    assert main(["grid", "portrait photo of a woman", "--x", "sampler=euler,heun,nope", "--steps", "3",
+                 "--out", str(tmp_path / "g")]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "2 of 3 cells made" in out and "no sampler 'nope'" in out
+    assert (tmp_path / "g" / "grid.png").exists()
+    assert main(["grid", "a face", "--x", "colour=red", "--out", str(tmp_path / "h")]) == 2
+
+
+def test_styles_add_what_the_prompt_does_not_say_and_apply_once(tmp_path, monkeypatch):
+    from portraitist.prompting.styles import style, styles
+
+    assert {"studio-portrait", "film-noir", "golden-hour", "passport-photo"} <= set(styles())
+    noir = style("film-noir")
+    prompt, negative = noir.apply("portrait of a smiling man, rim light", "glasses")
+    assert (
+        prompt
+        == "portrait of a smiling man, rim light, low-key lighting, black and white, high contrast, deep shadows"
+    )
+    assert "serious" not in prompt  # the prompt's own expression wins
+    assert negative.startswith("blurry") and negative.endswith(
+        "glasses, colour"
+    )  # "smiling" is asked for: dropped
+    assert noir.apply(prompt, negative) == (prompt, negative)  # applying twice changes nothing
+    # a user's style, and a user's file that overrides a shipped one
+    monkeypatch.setenv("PORTRAITIST_STYLES", str(tmp_path))
+    (tmp_path / "my-look.toml").write_text(
+        'title = "Mine"\n[brief]\nexpression = "laughing"\nquality = ["grainy"]\n'
+    )
+    (tmp_path / "film-noir.toml").write_text('title = "My noir"\n[brief]\nfilm = "black and white"\n')
+    assert style("my-look").apply("a woman", None) == ("a woman, laughing, grainy", None)
+    assert style("film-noir").title == "My noir"
+    for text, message in [('[brief]\nlens = "85mm"\n', "unknown part 'lens'"), ("[brief\n", "cannot be read"),
+                          ('[brief]\nquality = "sharp"\n', "quality must be a list"),
+                          ('[negative]\npresets = ["ugly"]\n', "unknown negative preset 'ugly'")]:  # fmt: skip
+        (tmp_path / "bad.toml").write_text(text)
+        with pytest.raises(InvalidInput, match=message):
+            styles()
+    (tmp_path / "bad.toml").unlink()
+    with pytest.raises(InvalidInput, match="unknown style 'nope'"):
+        style("nope")
+
+
+def test_a_style_goes_through_the_request_and_is_recorded(tmp_path, capsys):
+    made = api.generate("portrait of a woman", style="golden-hour", seed=2)[0]
+    assert made.info["style"] == "golden-hour" and "golden hour from the right" in made.info["prompt"]
+    assert "cold light" in made.info["negative_prompt"]
+    out = tmp_path / "s"
+    assert (
+        main(["generate", "portrait of a woman", "--style", "passport-photo", "--n", "1", "--out", str(out)])
+        == 0
+    )
+    assert main(["generate", "--from", str(out / "000000.png"), "--out", str(tmp_path / "again")]) == 0
+    a, b = (read_settings(p / "000000.png") for p in (out, tmp_path / "again"))
+    assert a["prompt"] == b["prompt"] and b["style"] == "passport-photo"
+    assert np.array_equal(
+        np.asarray(Image.open(out / "000000.png")), np.asarray(Image.open(tmp_path / "again" / "000000.png"))
+    )
+    assert main(["styles", "--model", "face-gan"]) == 0
+    listing = capsys.readouterr().out
+    noir = listing[listing.index("film-noir") : listing.index("golden-hour")]
+    assert "face-gan cannot fully honour:" in noir and "film (no)" in noir
+    assert main(["generate", "a face", "--style", "nope", "--out", str(tmp_path / "x")]) == 2
