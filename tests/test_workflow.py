@@ -157,3 +157,66 @@ def test_a_style_goes_through_the_request_and_is_recorded(tmp_path, capsys):
     noir = listing[listing.index("film-noir") : listing.index("golden-hour")]
     assert "face-gan cannot fully honour:" in noir and "film (no)" in noir
     assert main(["generate", "a face", "--style", "nope", "--out", str(tmp_path / "x")]) == 2
+
+
+FACES = np.load("tests/data/reference_faces.npz")["gan"]
+
+
+def test_starting_from_a_photo_keeps_more_of_it_at_lower_strength(tmp_path):
+    from portraitist.png import read_marks
+    from portraitist.reference import StartImage
+
+    photo = StartImage.from_image(np.asarray(Image.fromarray(FACES[1]).resize((200, 200))), "photo.png")
+    distance = []
+    for strength in (0.0, 0.3, 0.6, 1.0):
+        made = api.generate("portrait photo of a person", init_image=photo, strength=strength, num_images=2)
+        distance.append(np.abs(pixels(made) - photo.face.astype(int)).mean())
+    assert distance == sorted(distance) and distance[0] < 12  # strength 0: the photo through the autoencoder
+    assert (
+        made[0].info["init_image"] == f"photo.png (sha256 {photo.digest})" and made[0].info["strength"] == 1.0
+    )
+    gan = api.generate("portrait photo of a person", model="face-gan", init_image=photo, strength=0.2)[0]
+    assert gan.info["init_image"].startswith("photo.png")
+    Image.fromarray(FACES[1]).save(tmp_path / "me.png")
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "generate",
+                "a smiling person",
+                "--init-image",
+                str(tmp_path / "me.png"),
+                "--n",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    made = out / "000000.png"
+    assert read_settings(made)["strength"] == 0.6
+    assert read_marks(made)["digital_source_type"].endswith("compositeWithTrainedAlgorithmicMedia")
+    # regenerating needs the photo again, and then gives the same pixels
+    assert main(["generate", "--from", str(made), "--out", str(tmp_path / "a")]) == 2
+    assert (
+        main(
+            [
+                "generate",
+                "--from",
+                str(made),
+                "--init-image",
+                str(tmp_path / "me.png"),
+                "--out",
+                str(tmp_path / "b"),
+            ]
+        )
+        == 0
+    )
+    assert np.array_equal(np.asarray(Image.open(made)), np.asarray(Image.open(tmp_path / "b" / "000000.png")))
+    with pytest.raises(InvalidInput, match="needs a start image"):
+        api.generate("a face", strength=0.5)
+    with pytest.raises(InvalidInput, match="no face found in grey.png"):
+        StartImage.from_image(np.full((80, 80, 3), 120, np.uint8), "grey.png")
+    with pytest.raises(InvalidInput, match="2 faces found"):
+        api.generate("a face", init_image=np.concatenate([FACES[0], FACES[1]], axis=1))

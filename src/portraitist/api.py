@@ -23,7 +23,7 @@ from PIL import Image
 from .engines import Request, get_engine
 from .engines.base import require
 from .errors import InvalidInput
-from .reference import Reference
+from .reference import Reference, StartImage
 
 
 @cache
@@ -50,6 +50,8 @@ def generate(
     variation_of: int | None = None,
     variation_strength: float | None = None,
     style: str | None = None,
+    init_image=None,
+    strength: float | None = None,
 ) -> list[Image.Image]:
     """Generate faces with `model` (see `portraitist models`); settings left at None take the model
     card's defaults. `reroll=K` regenerates faces that fail QA (face found, eyes match) up to K more
@@ -58,12 +60,15 @@ def generate(
     `face`: portraits of this person (a photo's path, a PIL image or array, or a Reference), for
     models whose card lists "reference"; `identity_guidance` scales it apart from the text.
     `variation_of=SEED`: near relatives of the face SEED made (`variation_strength` 0..1, default 0.2),
-    one per new seed (seed, seed + 1, ...). `style`: a named look (`portraitist styles`)."""
+    one per new seed (seed, seed + 1, ...). `style`: a named look (`portraitist styles`).
+    `init_image` (a photo's path, image or array, or a StartImage) with `strength` 0..1 (default
+    0.6): start from that photo's face instead of pure noise."""
     request = Request(prompt, negative_prompt=negative_prompt, seed=seed, steps=num_inference_steps,
                       guidance=guidance_scale, sampler=sampler, n=num_images, truncation=truncation,
                       reroll=reroll, reference=as_reference(face),
                       identity_guidance=identity_guidance, variation_of=variation_of,
-                      variation_strength=variation_strength, style=style)  # fmt: skip
+                      variation_strength=variation_strength, style=style,
+                      init_image=as_start_image(init_image), strength=strength)  # fmt: skip
     return engine(model, str(weights) if weights else None).generate(request, callback=callback)
 
 
@@ -74,6 +79,15 @@ def as_reference(face) -> Reference | None:
     if isinstance(face, str | Path):
         return Reference.from_file(face)
     return Reference.from_image(face, "the reference image")
+
+
+def as_start_image(photo) -> StartImage | None:
+    """A StartImage from None, a StartImage, a file path, a PIL image or an array."""
+    if photo is None or isinstance(photo, StartImage):
+        return photo
+    if isinstance(photo, str | Path):
+        return StartImage.from_file(photo)
+    return StartImage.from_image(photo, "the start image")
 
 
 SERIES_BASE_PROMPT = "close-up portrait photo of a person"

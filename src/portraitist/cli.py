@@ -173,6 +173,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from .api import as_reference, save
     from .engines import Request, get_engine
     from .prompting import negative_prompt
+    from .reference import StartImage
     from .threads import use_free_cores
 
     if not 1 <= args.upscale <= MAX_UPSCALE:
@@ -187,6 +188,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         negative_prompt(*args.negative_preset, extra=args.negative) if args.negative_preset else args.negative
     )
     args.reference = as_reference(args.face)  # a photo without one face fails here, before any work
+    args.init_image = StartImage.from_file(args.init_image) if args.init_image else None
     if args.from_image:
         negative = _settings_from(args, negative)
     elif not args.prompt:
@@ -215,7 +217,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
                       height=args.height, truncation=args.truncation, reroll=args.reroll,
                       reference=args.reference, identity_guidance=args.identity_guidance,
                       variation_of=args.variation_of, variation_strength=args.variation_strength,
-                      style=args.style)  # fmt: skip
+                      style=args.style, init_image=args.init_image, strength=args.strength)  # fmt: skip
     images = get_engine(args.model, **options).generate(request, callback=progress)
     bar.close()
     paths = save(images, args.out, upscale=args.upscale, c2pa=c2pa)
@@ -317,13 +319,24 @@ def _settings_from(args: argparse.Namespace, negative: str | None) -> str | None
     if not saved.get("prompt"):
         raise InvalidInput(f"{path} carries no portraitist settings to regenerate it from")
     for key in ("prompt", "model", "seed", "steps", "guidance", "sampler", "truncation", "identity_guidance",
-                "variation_of", "variation_strength", "style"):  # fmt: skip
+                "variation_of", "variation_strength", "style", "strength"):  # fmt: skip
         if getattr(args, key) is None:
             setattr(args, key, saved.get(key))
     if args.reference is None:
         from .reference import Reference
 
         args.reference = Reference.from_settings(saved)
+    if saved.get("init_image") and args.init_image is None:
+        raise InvalidInput(
+            f"{path} was made from the photo {saved['init_image']}: give it again with --init-image"
+        )
+    if args.init_image is not None and saved.get("init_image"):
+        digest = str(saved["init_image"]).rpartition("sha256 ")[2].rstrip(")")
+        if digest != args.init_image.digest:
+            print(
+                f"note: --init-image is not the photo {path} was made from ({saved['init_image']})",
+                file=sys.stderr,
+            )
     args.n = args.n or 1
     if not (args.weights or saved.get("weights") in (None, "face_diffusion", "face_gan")):
         print(f"note: {path} was made with weights {saved['weights']!r}; regenerating with the shipped ones "
@@ -697,6 +710,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="variations of the face this seed made: its noise mixed with the new seeds' (--seed, --n)")  # fmt: skip
     gen.add_argument("--variation-strength", type=float,
                      help="0: that face; 1: the new seeds' own faces (default 0.2)")  # fmt: skip
+    gen.add_argument("--init-image", metavar="PHOTO",
+                     help="start from this photo's face (aligned first): diffusion noises and re-denoises it, the GAN "
+                     "starts from its projection")  # fmt: skip
+    gen.add_argument(
+        "--strength", type=float, help="with --init-image: 0 keeps the photo, 1 ignores it (default 0.6)"
+    )
     gen.set_defaults(func=cmd_generate)
 
     st = sub.add_parser("styles", help="named looks for --style, and what a model cannot honour of each")

@@ -78,6 +78,8 @@ def save_png(
     info = PngImagePlugin.PngInfo()
     info.add_text("parameters", parameters_text(settings))
     info.add_text("portraitist", json.dumps({"version": __version__, **settings}, default=str))
+    if settings.get("init_image"):  # made from a real photo: a composite with a model's work
+        source_type = source_type or COMPOSITE
     source_type = source_type or (SYNTHETIC if settings.get("model") else None)
     if source_type:
         info.add_itxt(XMP_KEY, xmp_packet(source_type, settings))

@@ -1,4 +1,5 @@
-"""A reference face: the person a portrait should show (issue: same person, new portrait).
+"""Faces a user hands over: a reference face (the person a portrait should show) and a start image
+(the photo a generation starts from).
 
     ref = Reference.from_file("me.png")          # a real photo, or any generated face
     images = generate("smiling, lit from the left", reference=ref)
@@ -7,7 +8,8 @@ A photo is aligned first (data/align.py: five YuNet landmarks onto the CelebA-64
 embedded with SFace (quality/identity.py), the same way the training references were. A photo with
 no face, or several, is a clear error naming it. Images made from a reference say so in their
 metadata: which image (its name and the SHA-256 of its aligned face) and, so that `generate --from`
-repeats them exactly, the embedding itself (128 numbers, float16, base64).
+repeats them exactly, the embedding itself (128 numbers, float16, base64). A start image is
+recorded by name and digest: regenerating needs the photo again (`--init-image`).
 """
 
 from __future__ import annotations
@@ -81,3 +83,31 @@ class Reference:
             )
         name, _, rest = str(label).rpartition(" (sha256 ")
         return cls(name or str(label), rest.rstrip(")"), embedding)
+
+
+@dataclass(frozen=True, eq=False)
+class StartImage:
+    """A photo a generation starts from (img2img / SDEdit): its one face, aligned at 64 px."""
+
+    name: str
+    digest: str  # SHA-256 of the aligned face, first 16 hex digits
+    face: np.ndarray  # (64, 64, 3) uint8
+
+    @classmethod
+    def from_image(cls, image, name: str) -> StartImage:
+        from .data.align import align_one_face
+
+        face = align_one_face(np.asarray(image.convert("RGB") if hasattr(image, "convert") else image), name)
+        return cls(name, hashlib.sha256(face.tobytes()).hexdigest()[:16], face)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> StartImage:
+        from .data.images import open_rgb
+
+        path = Path(path)
+        if not path.is_file():
+            raise InvalidInput(f"start image {path}: no such file")
+        return cls.from_image(open_rgb(path.read_bytes()), path.name)
+
+    def to_settings(self) -> dict:
+        return {"init_image": f"{self.name} (sha256 {self.digest})"}

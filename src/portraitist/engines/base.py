@@ -27,7 +27,7 @@ from PIL import Image
 
 from ..errors import InvalidInput, Unsupported
 from ..prompting.brief import PortraitBrief
-from ..reference import Reference
+from ..reference import Reference, StartImage
 
 MAX_PROMPT_CHARS = 2000
 MAX_IMAGES = 64
@@ -35,8 +35,19 @@ MAX_REROLL = 8
 MAX_SEED = 2**53  # exact in JSON (the HTTP API) and far from torch's 2^63 after re-roll offsets
 # "reference": portraits of the person in a reference face (reference.py); "series": one person
 # in several portraits (from a reference face, or from a seed's face)
-# "variations": near relatives of a face (its seed's noise mixed with new seeds', latent/variations.py)
-CAPABILITIES = ("generate", "edit", "project", "interpolate", "series", "reference", "variations")
+# "variations": near relatives of a face (its seed's noise mixed with new seeds', latent/variations.py);
+# "init-image": start from a photo (diffusion: SDEdit; GAN: from the photo's projection)
+CAPABILITIES = (
+    "generate",
+    "edit",
+    "project",
+    "interpolate",
+    "series",
+    "reference",
+    "variations",
+    "init-image",
+)
+DEFAULT_INIT_STRENGTH = 0.6
 DEFAULT_VARIATION_STRENGTH = 0.2
 
 # Parts of a brief, as `coverage` reports them (PortraitBrief field names).
@@ -106,6 +117,8 @@ class Request:
     variation_of: int | None = None  # the seed whose face the images vary (capability "variations")
     variation_strength: float | None = None  # 0: that face, 1: the new seeds' own faces
     style: str | None = None  # a named look (prompting/styles.py), applied to prompt and negative
+    init_image: StartImage | None = None  # a photo to start from (capability "init-image")
+    strength: float | None = None  # with init_image: 0 keeps the photo, 1 ignores it
 
     def resolve(self, card: ModelCard) -> Request:
         """This request checked against `card` and with its defaults filled in: InvalidInput for
@@ -137,6 +150,11 @@ class Request:
                 None if self.variation_of is None
                 else float(self.variation_strength) if self.variation_strength is not None
                 else DEFAULT_VARIATION_STRENGTH
+            ),
+            strength=(
+                None if self.init_image is None
+                else float(self.strength) if self.strength is not None
+                else DEFAULT_INIT_STRENGTH
             ),
         )  # fmt: skip
 
@@ -222,6 +240,15 @@ def check_request(card: ModelCard, r: Request) -> None:
             raise InvalidInput("a variation strength needs the seed to vary (variation_of)")
         if not 0 <= number(r.variation_strength, float, "the variation strength") <= 1:
             raise InvalidInput(f"the variation strength must be between 0 and 1, got {r.variation_strength}")
+    if r.init_image is not None:
+        if not isinstance(r.init_image, StartImage):
+            raise InvalidInput("the start image must be a StartImage (StartImage.from_file / from_image)")
+        require(card, "init-image")
+    if r.strength is not None:
+        if r.init_image is None:
+            raise InvalidInput("a strength needs a start image (init_image) to start from")
+        if not 0 <= number(r.strength, float, "the strength") <= 1:
+            raise InvalidInput(f"the strength must be between 0 and 1, got {r.strength}")
     if r.sampler is not None and r.sampler not in card.samplers:
         allowed = ", ".join(card.samplers) if card.samplers else "none (the provider fixes it)"
         raise Unsupported(f"{card.name} has no sampler {r.sampler!r}; it offers: {allowed}")
@@ -292,7 +319,7 @@ def require(card: ModelCard, capability: str) -> None:
     """Unsupported, naming the models that can, unless `card` declares `capability`."""
     if capability not in card.capabilities:
         doing = {"series": "make a series of one person", "reference": "take a reference face",
-                 "variations": "make variations of a face"}  # fmt: skip
+                 "variations": "make variations of a face", "init-image": "start from a photo"}  # fmt: skip
         raise Unsupported(f"{card.name} cannot {doing.get(capability, capability + ' faces')}; models that can: "
                           "see `portraitist models`")  # fmt: skip
 
@@ -314,7 +341,10 @@ def settings_info(card: ModelCard, r: Request, seed: int | None, **extra) -> dic
         "variation_of": r.variation_of,
         "variation_strength": r.variation_strength,
         "style": r.style,
+        "strength": r.strength,
     }
     if r.reference is not None:
         info |= r.reference.to_settings()
+    if r.init_image is not None:
+        info |= r.init_image.to_settings()
     return {k: v for k, v in (info | extra).items() if v is not None}

@@ -20,6 +20,7 @@ from .base import Callback, ModelCard, Request, settings_info
 # the shipped weights (pipelines/ owns their format; these are only the paths)
 DIFFUSION_WEIGHTS = WEIGHTS_DIR / "face_diffusion.safetensors"
 GAN_WEIGHTS = WEIGHTS_DIR / "face_gan.safetensors"
+PROJECTION_STEPS = 200  # a start photo's projection into the GAN (latent/gan_directions.py: project)
 
 FACE_DIFFUSION = ModelCard(
     name="face-diffusion",
@@ -37,7 +38,7 @@ FACE_DIFFUSION = ModelCard(
     default_steps=8,
     default_guidance=3.0,
     default_sampler="dpmpp_2m",
-    capabilities=frozenset({"generate", "edit", "interpolate", "variations"}),
+    capabilities=frozenset({"generate", "edit", "interpolate", "variations", "init-image"}),
     reroll=True,
     fixed_size=True,
     honours=frozenset(
@@ -154,8 +155,9 @@ class FaceDiffusionEngine:
                 noise = mixed(
                     pipe.initial_noise([r.variation_of])[0], pipe.initial_noise(batch), r.variation_strength
                 )
+            init = None if r.init_image is None else r.init_image.face[None]
             return pipe(r.prompt, r.negative_prompt, r.steps, r.guidance, batch, r.sampler, step, identity,
-                        r.identity_guidance, noise)  # fmt: skip
+                        r.identity_guidance, noise, init, r.strength if init is not None else 1.0)  # fmt: skip
 
         return _images(self.card, r, seeds, run, weights=pipe.name)
 
@@ -231,7 +233,9 @@ FACE_GAN = ModelCard(
     guidance=None,
     truncation=(0.0, 1.5),
     default_truncation=0.85,  # the best FD of the sweep in docs/models/face_gan.md
-    capabilities=frozenset({"generate", "edit", "project", "interpolate", "series", "variations"}),
+    capabilities=frozenset(
+        {"generate", "edit", "project", "interpolate", "series", "variations", "init-image"}
+    ),
     reroll=True,
     fixed_size=True,
     max_images=1024,  # one forward pass makes hundreds of faces in well under a second
@@ -267,6 +271,7 @@ class FaceGANEngine:
     def __init__(self, weights=None, directions=None) -> None:
         self.weights, self.directions_file = weights, directions
         self._gan = self._directions = None
+        self._projections: dict = {}
 
     def availability(self) -> tuple[bool, str]:
         path = Path(self.weights) if self.weights else GAN_WEIGHTS
@@ -283,6 +288,8 @@ class FaceGANEngine:
         return self._gan, self._directions
 
     def generate(self, request: Request, callback: Callback | None = None) -> list:
+        import torch
+
         from ..latent import steering
 
         r = request.resolve(self.card)
@@ -293,7 +300,16 @@ class FaceGANEngine:
                                     f"`portraitist directions --weights {gan.path}`")  # fmt: skip
         seeds = [r.seed + i for i in range(r.n)]
 
+        start = self._projection(r.init_image, r.seed) if r.init_image is not None else None
+
         def run(batch: list[int]) -> np.ndarray:
+            if start is not None:  # from the photo's projection towards the seeds' faces, then steered
+                w = torch.lerp(
+                    start.expand(len(batch), -1, -1), self._w(batch, r.truncation, {})[:, None], r.strength
+                )
+                return gan.synthesize(
+                    steering.steer(w, directions, signs) if signs else w, [r.seed] * len(batch)
+                )
             if r.variation_of is None:
                 return gan.synthesize(self._w(batch, r.truncation, signs), batch)
             from ..latent.variations import mixed
@@ -305,6 +321,13 @@ class FaceGANEngine:
             return gan.synthesize(w, [r.variation_of] * len(batch))
 
         return _images(self.card, r, seeds, run, callback, weights=gan.name, steered=signs or None)
+
+    def _projection(self, photo, seed: int):
+        """The per-layer w of a start photo (projected once per photo and kept: it takes a while)."""
+        key = (photo.digest, seed)
+        if key not in self._projections:
+            self._projections[key] = self.project(photo.face, steps=PROJECTION_STEPS, seed=seed)[0]
+        return self._projections[key]
 
     def _w(self, seeds: list[int], truncation: float, signs: dict[str, int]):
         from ..latent import steering

@@ -62,5 +62,5 @@ def steer(
             target = pos + margin * gap if sign > 0 else neg - margin * gap
             proj = out @ v
             shortfall = (target - proj).clamp(min=0) if sign > 0 else (target - proj).clamp(max=0)
-            out = out + shortfall[:, None] * v
+            out = out + shortfall.unsqueeze(-1) * v  # w (N, w_dim) or per-layer w (N, layers, w_dim)
     return out

@@ -133,11 +133,12 @@ class FaceDiffusion:
 
     @torch.inference_mode()
     def __call__(self, prompt, negative_prompt, steps, guidance, seeds, sampler, callback=None,
-                 identity=None, identity_scale=None, noise=None) -> np.ndarray:  # fmt: skip
+                 identity=None, identity_scale=None, noise=None, init=None, strength: float = 1.0) -> np.ndarray:  # fmt: skip
         """One face per seed; `prompt` and `negative_prompt` are one text for all, or a list with one
         text per seed. Negated phrases ("without glasses") move from the prompt to its negative prompt.
         `identity`: reference-face embeddings (1 or N, 128) from `quality.identity.reference_embedding`;
-        `noise` (N, *latent_shape) replaces the seeds' starting noise (variations)."""
+        `noise` (N, *latent_shape) replaces the seeds' starting noise (variations); `init`, `strength`:
+        start from these faces (see `sample`)."""
         n = len(seeds)
         prompts = [prompt] * n if isinstance(prompt, str) else list(prompt)
         given = list(negative_prompt) if isinstance(negative_prompt, list | tuple) else [negative_prompt] * n
@@ -154,18 +155,32 @@ class FaceDiffusion:
         negative = torch.stack([embedded[t] if t else null for t in negatives])
         cond = self.text.encode([rest for rest, _ in split])
         return self.sample(
-            cond, negative, steps, guidance, seeds, sampler, callback, noise, identity, identity_scale
+            cond,
+            negative,
+            steps,
+            guidance,
+            seeds,
+            sampler,
+            callback,
+            noise,
+            identity,
+            identity_scale,
+            init,
+            strength,
         )
 
     generate_seeds = __call__  # the name the latent-space tools and benches use
 
     @torch.inference_mode()
     def sample(self, cond, negative, steps, guidance, seeds, sampler, callback=None, noise=None,
-               identity=None, identity_scale=None) -> np.ndarray:  # fmt: skip
+               identity=None, identity_scale=None, init=None, strength: float = 1.0) -> np.ndarray:  # fmt: skip
         """Faces from prompt embeddings (N, 384) rather than text: what latent-space edits and prompt
         interpolation use. `negative` is one embedding (1, 384), one per face (N, 384), or None for
         the learnt "no prompt"; `noise` (N, *latent_shape) replaces the seeds' initial noise.
-        `identity` (1 or N, 128): the reference face, guided at `identity_scale` (None: as the text)."""
+        `identity` (1 or N, 128): the reference face, guided at `identity_scale` (None: as the text).
+        `init` (1 or N, 64, 64, 3 uint8): faces to start from (SDEdit): encoded, noised to the level
+        `strength` of the way up the schedule, then denoised by the last round(strength * steps)
+        steps; strength 1 starts from (almost) pure noise, 0 returns the encoded face."""
         n = len(seeds)
         net = self.denoiser.net
         negative = (negative if negative is not None else net.null_text).expand(n, -1)
@@ -182,5 +197,13 @@ class FaceDiffusion:
             net.condition(negative, None if plain else identity), guidance, self.guidance_interval,
             unreferenced=None if plain else net.condition(negative), identity_scale=identity_scale,
         )  # fmt: skip
-        z = SAMPLERS[sampler](model, noise * sigmas[0], sigmas, callback)
+        if init is None:
+            return self.to_uint8(SAMPLERS[sampler](model, noise * sigmas[0], sigmas, callback))
+        from ..data.dataset import to_tensor
+
+        z0 = self.autoencoder.encode(to_tensor(np.asarray(init))).expand(n, -1, -1, -1)
+        start = steps - round(float(strength) * steps)
+        if start >= steps:
+            return self.to_uint8(z0)
+        z = SAMPLERS[sampler](model, z0 + noise * sigmas[start], sigmas[start:], callback)
         return self.to_uint8(z)
