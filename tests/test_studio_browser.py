@@ -200,3 +200,104 @@ def test_a_reference_face_and_a_series_in_the_studio(identity_model_file, tmp_pa
     finally:
         server.stop()
     assert errors == []
+
+
+DROP_PNG = """async (url) => {
+  const blob = await (await fetch(url)).blob();
+  const data = new DataTransfer();
+  data.items.add(new File([blob], "dropped.png", { type: "image/png" }));
+  document.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+}"""
+
+
+def test_the_creators_loops_in_the_studio(tmp_path):
+    """Styles with rendered previews, variations of a gallery face, a comparison grid, a photo to
+    start from, and a PNG dropped on the page restoring its settings; every image loads."""
+    import numpy as np
+    from PIL import Image
+
+    from portraitist.pipelines.face_diffusion import WEIGHTS
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    shots = Path(os.environ.get("PORTRAITIST_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    photo = tmp_path / "me.png"
+    Image.fromarray(np.load("tests/data/reference_faces.npz")["gan"][1]).resize((200, 200)).save(photo)
+    server = Server(tmp_path / "gallery", WEIGHTS)
+    errors: list[str] = []
+    loaded = "(sel) => [...document.querySelectorAll(sel)].every((i) => i.complete && i.naturalWidth > 0)"
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(server.base)
+            page.wait_for_selector("#styles .style img")
+            assert page.locator("#styles .style").count() >= 7  # "none" and the shipped styles
+            page.wait_for_function(loaded, arg="#styles img", timeout=300_000)
+            page.click("#styles .style[data-name=film-noir]")
+            page.fill("#prompt", "portrait of a man")
+            page.fill("#n", "2")
+            page.fill("#steps", "4")
+            page.screenshot(path=str(shots / "studio-styles.png"))
+            page.click("#generate")
+            page.wait_for_function(
+                "document.getElementById('progress-text').innerText.startsWith('done')", timeout=600_000
+            )
+            page.wait_for_function("document.querySelectorAll('#gallery .tile').length === 2")
+            page.locator("#gallery .tile").first.click()
+            assert '"style": "film-noir"' in page.inner_text("#detail-settings")
+            # variations of the selected face
+            page.fill("#variation-strength", "0.3")
+            page.click("#variations")
+            page.wait_for_function(
+                "document.querySelectorAll('#gallery .tile').length === 6", timeout=600_000
+            )
+            page.wait_for_function(loaded, arg="#gallery img")
+            page.locator("#gallery .tile").first.click()
+            assert '"variation_strength": 0.3' in page.inner_text("#detail-settings")
+            page.screenshot(path=str(shots / "studio-variations.png"))
+            # a comparison grid
+            page.click("#grid-panel summary")
+            page.fill("#grid-x", "steps=2,6")
+            page.fill("#grid-y", "model=face-diffusion,face-gan")
+            page.click("#make-grid")
+            page.wait_for_selector("#grid-sheet:not([hidden])", timeout=600_000)
+            page.wait_for_function(loaded, arg="#grid-sheet")
+            assert page.inner_text("#grid-notes").startswith(
+                "2 of 4 cells made; marked n/a: face-gan does not take"
+            )
+            page.locator("#grid-panel").screenshot(path=str(shots / "studio-grid.png"))
+            # a photo to start from
+            page.set_input_files("#init-file", str(photo))
+            page.wait_for_selector("#init-face:not([hidden])")
+            page.fill("#strength", "0.4")
+            page.fill("#n", "1")
+            before = page.locator("#gallery .tile").count()  # the grid's made cells joined the gallery
+            page.click("#generate")
+            page.wait_for_function(
+                f"document.querySelectorAll('#gallery .tile').length === {before + 1}", timeout=600_000
+            )
+            page.locator("#gallery .tile").first.click()
+            assert '"init_image": "me.png (sha256' in page.inner_text("#detail-settings")
+            # drop a PNG made here: its settings come back into the form
+            page.fill("#prompt", "something else")
+            page.fill("#seed", "999")
+            first = page.locator("#gallery .tile img").last.get_attribute("src")
+            page.evaluate(DROP_PNG, first)
+            page.wait_for_function("document.getElementById('status').innerText.startsWith('restored')")
+            assert (
+                page.input_value("#prompt").startswith("portrait of a man")
+                and page.input_value("#seed") == "0"
+            )
+            assert page.get_attribute("#styles .style[data-name=film-noir]", "aria-checked") == "true"
+            page.screenshot(path=str(shots / "studio-drop.png"))
+            # a PNG with no settings: one clear line
+            page.evaluate(DROP_PNG, page.locator("#styles .style img").first.get_attribute("src"))
+            page.wait_for_function(
+                "document.getElementById('error').innerText.includes('carries no portraitist settings')"
+            )
+            browser.close()
+    finally:
+        server.stop()
+    assert errors == []

@@ -220,3 +220,85 @@ def test_starting_from_a_photo_keeps_more_of_it_at_lower_strength(tmp_path):
         StartImage.from_image(np.full((80, 80, 3), 120, np.uint8), "grey.png")
     with pytest.raises(InvalidInput, match="2 faces found"):
         api.generate("a face", init_image=np.concatenate([FACES[0], FACES[1]], axis=1))
+
+
+def test_http_variations_styles_grids_start_images_and_settings_read_back(tmp_path):
+    import base64
+    import io
+    import time
+
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from portraitist.studio.server import create_app
+
+    def png(array) -> bytes:
+        buf = io.BytesIO()
+        Image.fromarray(array).save(buf, format="PNG")
+        return buf.getvalue()
+
+    def run(c, body) -> list[dict]:
+        job = c.post("/api/jobs", json=body)
+        assert job.status_code == 202, job.text
+        for _ in range(3000):  # bounded poll
+            state = c.get(f"/api/jobs/{job.json()['id']}").json()
+            if state["status"] in ("done", "failed"):
+                break
+            time.sleep(0.02)
+        assert state["status"] == "done", state
+        return [c.get(f"/api/images/{i['id']}").json()["settings"] for i in state["images"]]
+
+    app = create_app(tmp_path / "gallery")
+    with TestClient(app) as c:
+        varied = run(
+            c,
+            {"prompt": "a smiling woman", "seed": 50, "n": 2, "variation_of": 3, "variation_strength": 0.25},
+        )
+        assert [(s["seed"], s["variation_of"], s["variation_strength"]) for s in varied] == [
+            (50, 3, 0.25),
+            (51, 3, 0.25),
+        ]
+        styled = run(c, {"prompt": "portrait of a man", "style": "film-noir"})[0]
+        assert styled["style"] == "film-noir" and "black and white" in styled["prompt"]
+        assert c.post("/api/jobs", json={"prompt": "a face", "style": "nope"}).status_code == 422
+        styles = {s["name"]: s for s in c.get("/api/styles", params={"model": "face-gan"}).json()}
+        assert "film" in styles["film-noir"]["cannot_honour"]
+        preview = c.get(styles["golden-hour"]["preview"])
+        assert preview.status_code == 200 and Image.open(io.BytesIO(preview.content)).size == (128, 128)
+        assert c.get("/api/styles/nope/preview.png").status_code == 404
+        # a photo to start from: its aligned face goes back in the job
+        ref = c.post(
+            "/api/references", content=png(np.asarray(Image.fromarray(FACES[2]).resize((160, 160))))
+        ).json()
+        started = run(
+            c,
+            {
+                "prompt": "a smiling person",
+                "init_image": {"name": "me.png", "face": ref["face64"]},
+                "strength": 0.4,
+            },
+        )[0]
+        assert started["init_image"].startswith("me.png (sha256 ") and started["strength"] == 0.4
+        bad = c.post("/api/jobs", json={"prompt": "a face", "init_image": {"name": "x", "face": "nonsense"}})
+        assert bad.status_code == 422 and "aligned face" in bad.json()["detail"]
+        # a grid, made now; the GAN's cells without steps are marked
+        grid = c.post(
+            "/api/grid",
+            json={"prompt": "portrait of a woman", "x": "steps=2,5", "y": "model=face-diffusion,face-gan"},
+        )
+        assert grid.status_code == 200, grid.text
+        cells = grid.json()["cells"]
+        assert [("image" in cell, cell.get("error", "")[:24]) for cell in cells] == [
+            (True, ""), (True, ""), (False, "face-gan does not take a"), (False, "face-gan does not take a")]  # fmt: skip
+        sheet = Image.open(io.BytesIO(base64.b64decode(grid.json()["sheet"].split(",", 1)[1])))
+        assert sheet.size == (120 + 2 * 128, 22 + 2 * 132)
+        assert c.post("/api/grid", json={"prompt": "a face", "x": "speed=1"}).status_code == 422
+        # settings read back from a PNG the studio made; a PNG without them is refused clearly
+        image_id = cells[0]["image"]["id"]
+        made = c.get(f"/api/images/{image_id}.png").content
+        back = c.post("/api/settings", content=made)
+        assert back.status_code == 200 and back.json()["settings"]["steps"] == 2
+        plain = c.post("/api/settings", content=png(FACES[0]))
+        assert plain.status_code == 422 and "carries no portraitist settings" in plain.json()["detail"]
+        assert c.post("/api/settings", content=b"junk").status_code == 422
+    app.state.jobs.shutdown()

@@ -19,8 +19,16 @@ MAX_TOKENS = 64  # face prompts are short; longer ones are truncated (the prompt
 WIDTH = 384
 
 
-@cache
+_LOADING = threading.Lock()  # transformers' lazy imports fail when two threads import at once
+
+
 def _model():
+    with _LOADING:
+        return _load()
+
+
+@cache
+def _load():
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:

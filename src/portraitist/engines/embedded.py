@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import struct
+import threading
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -116,6 +117,7 @@ class FaceDiffusionEngine:
     def __init__(self, weights=None) -> None:
         self.weights = weights
         self._model = None
+        self._loading = threading.Lock()  # the studio's threads may all ask at once
         # weights with an identity input also take a reference face (and make series from one)
         if takes_reference(Path(weights) if weights else DIFFUSION_WEIGHTS):
             self.card = replace(FACE_DIFFUSION, capabilities=FACE_DIFFUSION.capabilities | {"reference", "series"},
@@ -132,8 +134,9 @@ class FaceDiffusionEngine:
         """The loaded FaceDiffusion pipeline (loaded on first use, then kept)."""
         from ..pipelines.face_diffusion import FaceDiffusion
 
-        if self._model is None:
-            self._model = FaceDiffusion.from_pretrained(self.weights)
+        with self._loading:
+            if self._model is None:
+                self._model = FaceDiffusion.from_pretrained(self.weights)
         return self._model
 
     def generate(self, request: Request, callback: Callback | None = None) -> list:
@@ -272,6 +275,7 @@ class FaceGANEngine:
         self.weights, self.directions_file = weights, directions
         self._gan = self._directions = None
         self._projections: dict = {}
+        self._loading = threading.Lock()
 
     def availability(self) -> tuple[bool, str]:
         path = Path(self.weights) if self.weights else GAN_WEIGHTS
@@ -281,10 +285,12 @@ class FaceGANEngine:
         from ..latent.gan_directions import Directions
         from ..pipelines.face_gan import FaceGAN
 
-        if self._gan is None:
-            self._gan = FaceGAN.from_pretrained(self.weights)
-            path = Path(self.directions_file) if self.directions_file else self._gan.directions_path
-            self._directions = Directions.load(path) if path.exists() else None
+        with self._loading:
+            if self._gan is None:
+                gan = FaceGAN.from_pretrained(self.weights)
+                path = Path(self.directions_file) if self.directions_file else gan.directions_path
+                self._directions = Directions.load(path) if path.exists() else None
+                self._gan = gan
         return self._gan, self._directions
 
     def generate(self, request: Request, callback: Callback | None = None) -> list:

@@ -5,7 +5,11 @@
 Endpoints (OpenAPI at /docs and /openapi.json):
   GET  /api/models                  model cards, and whether each runs here now
   POST /api/prompt                  a brief (or text) -> prompt, lint hints, coverage for a model
-  POST /api/references              a photo's bytes -> its reference face (for jobs' "reference")
+  POST /api/references              a photo's bytes -> its face, aligned: a job's "reference" or "init_image"
+  POST /api/settings                a PNG's bytes -> the settings it was made with (to continue from)
+  GET  /api/styles                  styles, and what a model cannot honour of each
+  GET  /api/styles/{name}/preview.png  one face in that style (rendered once, kept)
+  POST /api/grid                    a comparison grid: one setting along x, another along y
   POST /api/jobs                    submit a generation job -> 202 {id}; 429 + Retry-After when full
   GET  /api/jobs/{id}               status, progress, finished images
   GET  /api/jobs/{id}/events        server-sent events: progress with step previews, then done
@@ -21,6 +25,8 @@ API key (X-API-Key or Bearer), CORS closed unless origins are given, request bod
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import json
 import os
 import time
@@ -32,15 +38,17 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..engines.base import MAX_PROMPT_CHARS
 from .gallery import Gallery
-from .jobs import Job, JobQueue, QueueFull
+from .jobs import Job, JobQueue, QueueFull, _data_url
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY = 64 * 1024
-MAX_UPLOAD = 8 * 1024 * 1024  # a reference photo (POST /api/references)
+MAX_UPLOAD = 8 * 1024 * 1024  # a photo or PNG (POST /api/references, /api/settings)
+UPLOADS = ("/api/references", "/api/settings")
 
 
 class JobRequest(BaseModel):
@@ -69,6 +77,25 @@ class JobRequest(BaseModel):
     series: list[str] | None = Field(None, min_length=1, max_length=12)
     variation_of: int | None = None  # variations of the face this seed made
     variation_strength: float | None = None
+    style: str | None = Field(None, max_length=41)
+    # a photo to start from: {"name", "face"} with "face" the aligned 64-px PNG /api/references returned
+    init_image: dict[str, str] | None = None
+    strength: float | None = None
+
+
+class GridRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    prompt: str
+    x: str = Field(max_length=400)  # SETTING=V1,V2,...
+    y: str | None = Field(None, max_length=400)
+    model: str = "face-diffusion"
+    negative_prompt: str | None = None
+    style: str | None = Field(None, max_length=41)
+    seed: int = 0
+    steps: int | None = None
+    guidance: float | None = None
+    sampler: str | None = Field(None, max_length=40)
+    truncation: float | None = None
 
 
 class BriefRequest(BaseModel):
@@ -121,7 +148,43 @@ def job_request(r: dict, seed: int, n: int = 1):
                          seed, r.get("steps"), r.get("guidance"), r.get("sampler"), n, r.get("width"),
                          r.get("height"), r.get("truncation"), r.get("reroll", 0),
                          Reference.from_settings(r.get("reference") or {}), r.get("identity_guidance"),
-                         r.get("variation_of"), r.get("variation_strength"))  # fmt: skip
+                         r.get("variation_of"), r.get("variation_strength"), r.get("style"),
+                         start_image(r.get("init_image")), r.get("strength"))  # fmt: skip
+
+
+def _data_url_full(image: Image.Image) -> str:
+    """A PNG data URL of the image at its own size."""
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def start_image(sent: dict | None):
+    """A job's start image from what the client sent back: the aligned face /api/references made."""
+    import binascii
+    import hashlib
+
+    import numpy as np
+
+    from ..errors import InvalidInput
+    from ..reference import StartImage
+
+    if not sent:
+        return None
+    try:
+        data = base64.b64decode(
+            str(sent.get("face", "")).removeprefix("data:image/png;base64,"), validate=True
+        )
+        face = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    except (binascii.Error, OSError, ValueError):
+        raise InvalidInput(
+            "init_image.face must be the aligned face /api/references returned (a PNG data URL)"
+        ) from None
+    if face.shape != (64, 64, 3):
+        raise InvalidInput(f"init_image.face must be 64x64, got {face.shape[1]}x{face.shape[0]}")
+    return StartImage(
+        str(sent.get("name") or "photo")[:100], hashlib.sha256(face.tobytes()).hexdigest()[:16], face
+    )
 
 
 def make_runner(weights: dict[str, str | None]):
@@ -175,7 +238,7 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, gan_w
     @app.middleware("http")
     async def limit_body(request: Request, call_next):
         length = request.headers.get("content-length")
-        cap = MAX_UPLOAD if request.url.path == "/api/references" else MAX_BODY
+        cap = MAX_UPLOAD if request.url.path in UPLOADS else MAX_BODY
         if length is not None and (not length.isdigit() or int(length) > cap):
             return JSONResponse({"detail": f"request body over {cap} bytes"}, status_code=413)
         if request.method in ("POST", "PUT") and length is None and request.url.path.startswith("/api/"):
@@ -238,18 +301,96 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, gan_w
     async def reference(request: Request) -> dict:
         """The raw bytes of a photo (or any face image) -> its reference face: a label, the embedding
         (pass both as a job's "reference") and the aligned face the model will see."""
-        from PIL import Image
-
         from ..data.images import open_rgb
         from ..reference import Reference
-        from .jobs import _data_url
 
         data = await request.body()
         try:
             ref = Reference.from_image(open_rgb(data), "uploaded photo")
         except ValueError as e:
             raise HTTPException(422, f"the uploaded photo cannot be a reference face: {e}") from None
-        return ref.to_settings() | {"face": _data_url(Image.fromarray(ref.face))}
+        buf = io.BytesIO()
+        Image.fromarray(ref.face).save(buf, format="PNG")
+        face64 = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+        return ref.to_settings() | {"face": _data_url(Image.fromarray(ref.face)), "face64": face64}
+
+    @app.post("/api/settings", dependencies=guard)
+    async def settings_of(request: Request) -> dict:
+        """The bytes of a PNG -> the settings it was made with; 422 when it has none or they are damaged."""
+        from ..png import read_settings
+
+        data = await request.body()
+        try:
+            settings = read_settings(io.BytesIO(data))
+        except (OSError, SyntaxError, ValueError) as e:
+            raise HTTPException(422, f"this file's settings cannot be read: {e}") from None
+        if not settings.get("prompt"):
+            raise HTTPException(
+                422,
+                "this image carries no portraitist settings (made elsewhere, or its metadata was stripped)",
+            )
+        return {"settings": settings}
+
+    @app.get("/api/styles", dependencies=guard)
+    def style_list(model: str = "face-diffusion") -> list[dict]:
+        from ..engines import coverage
+        from ..prompting.styles import styles
+
+        try:
+            card = engine_for(model, model_weights.get(model)).card
+        except ValueError as e:
+            raise HTTPException(422, str(e)) from None
+        base = "portrait photo of a person"
+        unmet = lambda p, n: {r["part"] for r in coverage(card, p, n) if r["honoured"] in ("no", "partly")}  # noqa: E731
+        rows = []
+        for st in styles().values():
+            prompt, negative = st.apply(base, None)
+            rows.append(st.to_dict() | {"cannot_honour": sorted(unmet(prompt, negative) - unmet(base, None)),
+                                        "preview": f"/api/styles/{st.name}/preview.png?model={model}"})  # fmt: skip
+        return rows
+
+    previews: dict[tuple[str, str], bytes] = {}
+
+    @app.get("/api/styles/{name}/preview.png", dependencies=guard)
+    def style_preview(name: str, model: str = "face-diffusion"):
+        from ..engines import Request as EngineRequest
+
+        if (name, model) not in previews:
+            try:
+                engine = engine_for(model, model_weights.get(model))
+                image = engine.generate(EngineRequest("portrait photo of a person", seed=0, style=name))[0]
+            except ValueError as e:
+                raise HTTPException(404 if "unknown style" in str(e) else 422, str(e)) from None
+            buf = io.BytesIO()
+            image.resize((128, 128), Image.Resampling.LANCZOS).save(buf, format="PNG")
+            previews[(name, model)] = buf.getvalue()
+        return Response(previews[(name, model)], media_type="image/png")
+
+    @app.post("/api/grid", dependencies=guard)
+    def make_grid(body: GridRequest) -> dict:
+        """The cells are made here and now (each a face of a model that runs in well under a second
+        here), saved to the gallery, and returned with the labelled sheet."""
+        from ..api import grid
+
+        if body.model not in model_weights and body.model not in ("face-diffusion", "face-gan"):
+            raise HTTPException(422, "grids run on the models this project ships")
+        try:
+            sheet, cells = grid(body.prompt, body.x, body.y, model=body.model, weights=model_weights.get(body.model),
+                                negative_prompt=body.negative_prompt, style=body.style, seed=body.seed,
+                                num_inference_steps=body.steps, guidance_scale=body.guidance, sampler=body.sampler,
+                                truncation=body.truncation)  # fmt: skip
+        except ValueError as e:
+            raise HTTPException(422, str(e)) from None
+        job = f"grid{int(time.time() * 1000)}"
+        out = []
+        for k, cell in enumerate(cells):
+            row = {"x": cell.x, "y": cell.y, "model": cell.model}
+            if cell.image is not None:
+                row["image"] = gallery.add(cell.image, job, k, None)
+            else:
+                row["error"] = cell.error
+            out.append(row)
+        return {"sheet": _data_url_full(sheet), "cells": out}
 
     @app.post("/api/jobs", status_code=202, dependencies=guard)
     def submit(body: JobRequest, response: Response) -> dict:

@@ -15,6 +15,7 @@ const api = async (path, options = {}) => {
 const PRESETS = { blurry: "blurry / out of focus", deformed: "deformed / asymmetrical", plastic: "plastic / artificial skin", watermark: "watermark / text", "teeth-eyes": "extra teeth / mismatched eyes" };
 let models = [], promptEdited = false, selected = null, currentJob = null;
 let reference = null;  // {reference, face, name} from an upload, or {reference_image, face, name} from the gallery
+let style = null, start = null;  // the chosen style's name; the start photo {name, face64, face}
 
 function debounce(fn, ms) { let t; return (...a) => { clearTimeout(t); t = setTimeout(() => fn(...a), ms); }; }
 
@@ -73,6 +74,9 @@ function showCard() {
   $("reference-slot").hidden = !m.capabilities.includes("reference");
   $("use-face").hidden = !selected || !m.capabilities.includes("reference");
   if (!m.capabilities.includes("reference")) setReference(null);
+  $("start").hidden = !m.capabilities.includes("init-image");
+  if ($("start").hidden) setStart(null);
+  loadStyles().catch((e) => { $("error").textContent = e.message; });
   $("generate").disabled = $("make-series").disabled = !m.available;
   refreshPrompt(!promptEdited);
 }
@@ -90,6 +94,8 @@ function jobBody() {
     else body.reference = reference.reference;
     body.identity_guidance = num("identity-guidance");
   }
+  if (style) body.style = style;
+  if (start) { body.init_image = { name: start.name, face: start.face64 }; body.strength = num("strength"); }
   return body;
 }
 
@@ -114,24 +120,125 @@ async function makeSeries() {
 
 function setReference(ref) {
   reference = ref;
-  $("reference-face").hidden = $("reference-clear").hidden = !ref;
-  if (ref) $("reference-face").src = ref.face;
+  $("reference-face").hidden = !ref || !ref.face;
+  $("reference-clear").hidden = !ref;
+  if (ref && ref.face) $("reference-face").src = ref.face;
   $("reference-name").textContent = ref ? ref.name : "";
   if (!ref) $("reference-file").value = "";
+}
+
+async function upload(path, file) {
+  // a file's raw bytes to the API; the parsed answer, or an Error with the server's one line
+  const headers = { "Content-Type": file.type || "application/octet-stream" };
+  const key = localStorage.getItem("portraitist-api-key");
+  if (key) headers["X-API-Key"] = key;
+  const res = await fetch(path, { method: "POST", body: file, headers });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(`${res.status}: ${body.detail || res.statusText}`);
+  return body;
 }
 
 async function uploadReference() {
   const file = $("reference-file").files[0];
   if (!file) return;
   $("error").textContent = "";
-  const headers = { "Content-Type": file.type || "application/octet-stream" };
-  const key = localStorage.getItem("portraitist-api-key");
-  if (key) headers["X-API-Key"] = key;
-  const res = await fetch("/api/references", { method: "POST", body: file, headers });
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok) { setReference(null); $("error").textContent = `${res.status}: ${body.detail || res.statusText}`; return; }
-  setReference({ reference: { reference_face: body.reference_face, reference_embedding: body.reference_embedding },
-                 face: body.face, name: file.name });
+  try {
+    const body = await upload("/api/references", file);
+    setReference({ reference: { reference_face: body.reference_face, reference_embedding: body.reference_embedding },
+                   face: body.face, name: file.name });
+  } catch (e) { setReference(null); $("error").textContent = e.message; }
+}
+
+function setStart(photo) {
+  start = photo;
+  $("init-face").hidden = $("init-clear").hidden = !photo;
+  if (photo) $("init-face").src = photo.face;
+  $("init-name").textContent = photo ? photo.name : "";
+  if (!photo) $("init-file").value = "";
+}
+
+async function uploadStart() {
+  const file = $("init-file").files[0];
+  if (!file) return;
+  $("error").textContent = "";
+  try {
+    const body = await upload("/api/references", file);
+    setStart({ name: file.name, face64: body.face64, face: body.face });
+  } catch (e) { setStart(null); $("error").textContent = e.message; }
+}
+
+async function loadStyles() {
+  const model = $("model").value;
+  const list = await api(`/api/styles?model=${encodeURIComponent(model)}`);
+  $("styles").innerHTML = "";
+  for (const st of [{ name: "", title: "none", description: "no style", cannot_honour: [] }, ...list]) {
+    const el = document.createElement("button");
+    el.type = "button";
+    el.className = "style";
+    el.setAttribute("role", "radio");
+    el.dataset.name = st.name;
+    el.setAttribute("aria-checked", String((style || "") === st.name));
+    el.title = st.description + (st.cannot_honour.length ? ` — ${model} cannot honour: ${st.cannot_honour.join(", ")}` : "");
+    el.innerHTML = (st.preview ? `<img src="${st.preview}" alt="${escapeHtml(st.title)} preview">` : "") + escapeHtml(st.title);
+    el.onclick = () => {
+      style = st.name || null;
+      for (const b of document.querySelectorAll("#styles .style")) b.setAttribute("aria-checked", String(b.dataset.name === st.name));
+    };
+    $("styles").append(el);
+  }
+}
+
+async function makeVariations() {
+  if (!selected) return;
+  const s = selected.settings;
+  const body = { prompt: s.prompt, negative_prompt: s.negative_prompt || null, model: s.model, steps: s.steps ?? null,
+    guidance: s.guidance ?? null, sampler: s.sampler || null, truncation: s.truncation ?? null, n: 4,
+    seed: Math.floor(Math.random() * 1e9), variation_of: s.seed, variation_strength: Number($("variation-strength").value) };
+  if (s.reference_embedding) body.reference = { reference_face: s.reference_face, reference_embedding: s.reference_embedding };
+  $("error").textContent = "";
+  try {
+    const job = await api("/api/jobs", { method: "POST", body: JSON.stringify(body) });
+    follow(job.id);
+  } catch (e) { $("error").textContent = e.message; }
+}
+
+async function makeGrid() {
+  const b = jobBody();
+  const body = { prompt: b.prompt, x: $("grid-x").value, y: $("grid-y").value || null, model: b.model,
+    negative_prompt: b.negative_prompt, style: b.style || null, seed: b.seed, steps: b.steps, guidance: b.guidance,
+    sampler: b.sampler, truncation: b.truncation };
+  $("error").textContent = $("grid-notes").textContent = "";
+  $("status").textContent = "making grid ...";
+  try {
+    const res = await api("/api/grid", { method: "POST", body: JSON.stringify(body) });
+    $("grid-sheet").src = res.sheet;
+    $("grid-sheet").hidden = false;
+    const missing = res.cells.filter((c) => c.error);
+    $("grid-notes").textContent = `${res.cells.length - missing.length} of ${res.cells.length} cells made` +
+      (missing.length ? `; marked n/a: ${missing[0].error}` : "");
+    $("status").textContent = "grid done";
+    loadGallery();
+  } catch (e) { $("error").textContent = e.message; $("status").textContent = ""; }
+}
+
+async function restoreFrom(file) {
+  // a PNG made here: its settings back into the form
+  $("error").textContent = "";
+  try {
+    const { settings: s } = await upload("/api/settings", file);
+    if (models.some((m) => m.name === s.model)) { $("model").value = s.model; }
+    $("prompt").value = s.prompt; promptEdited = true;
+    $("negative").value = s.negative_prompt || "";
+    for (const el of document.querySelectorAll("#presets input")) el.checked = false;
+    for (const [id, key] of [["seed", "seed"], ["steps", "steps"], ["guidance", "guidance"], ["truncation", "truncation"]])
+      $(id).value = s[key] ?? "";
+    style = s.style || null;
+    showCard();
+    $("sampler").value = s.sampler || "";
+    if (s.reference_embedding) setReference({ reference: { reference_face: s.reference_face, reference_embedding: s.reference_embedding },
+                                               face: null, name: s.reference_face.split(" (sha256")[0] });
+    $("status").textContent = `restored the settings of ${file.name}` + (s.init_image ? ` (it started from the photo ${s.init_image}: add it again)` : "");
+  } catch (e) { $("error").textContent = e.message; }
 }
 
 function showSeries(job, prompts) {
@@ -196,6 +303,8 @@ function select(img) {
   $("sliders").hidden = !["face-diffusion", "face-gan"].includes(img.model);
   const m = models.find((x) => x.name === $("model").value);
   $("use-face").hidden = !(m && m.capabilities.includes("reference"));
+  const own = models.find((x) => x.name === img.model);
+  $("variation-row").hidden = !(own && own.capabilities.includes("variations") && img.seed != null);
   $("detail-settings").textContent = JSON.stringify(img.settings, null, 2);
 }
 
@@ -232,6 +341,21 @@ async function init() {
   $("reference-clear").onclick = () => setReference(null);
   $("use-face").onclick = () => selected && setReference({ reference_image: selected.id, face: selected.url, name: `gallery image ${selected.id}` });
   $("make-series").onclick = makeSeries;
+  $("init-file").onchange = uploadStart;
+  $("init-clear").onclick = () => setStart(null);
+  $("variations").onclick = makeVariations;
+  $("make-grid").onclick = makeGrid;
+  let depth = 0;  // dragenter/leave fire for every child: count them
+  document.addEventListener("dragenter", (e) => { if (e.dataTransfer.types.includes("Files")) { depth++; $("drop").hidden = false; } });
+  document.addEventListener("dragleave", () => { depth = Math.max(0, depth - 1); if (!depth) $("drop").hidden = true; });
+  document.addEventListener("dragover", (e) => e.preventDefault());
+  document.addEventListener("drop", (e) => {
+    e.preventDefault();
+    depth = 0;
+    $("drop").hidden = true;
+    const file = e.dataTransfer.files[0];
+    if (file) restoreFrom(file);
+  });
   showCard();
   loadGallery();
 }
