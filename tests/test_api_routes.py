@@ -57,7 +57,8 @@ def test_models_carry_their_limits_and_capabilities(client):
     assert fd["limits"]["prompt_chars"] == 2000 and fd["limits"]["max_images"] == 64
     assert fd["capabilities"] == ["generate", "edit", "interpolate", "variations", "init-image"]
     assert (
-        gan["capabilities"] == ["generate", "edit", "project", "interpolate", "series", "variations", "init-image"]
+        gan["capabilities"]
+        == ["generate", "edit", "project", "interpolate", "series", "variations", "init-image"]
         and gan["steps"] is None
     )
     assert gan["default_truncation"] == 0.85

@@ -125,20 +125,65 @@ def test_cli_finds_directions_with_the_attribute_reader(gan_file, tmp_path, caps
 
 
 @pytest.mark.slow
-def test_cli_projects_a_real_photo_into_w_and_edits_it(gan_file, tmp_path, capsys):
+def test_cli_projects_a_real_photo_into_w_and_edits_it(tmp_path, capsys):
+    import numpy as np
     from PIL import Image
 
     from portraitist.cli import main
     from portraitist.png import read_settings
 
-    photo = FaceGAN.from_pretrained(gan_file).generate([42], truncation=0.5)[0]  # a face the GAN can reach
+    photo = np.load("tests/data/reference_faces.npz")["gan"][0]  # a face the shipped GAN can reach
     Image.fromarray(photo).resize((128, 128)).save(tmp_path / "photo.jpg", quality=95)
-    assert main(["edit", "--model", "face-gan", "--weights", str(gan_file), "--image", str(tmp_path / "photo.jpg"),
-                 "--direction", "smile=+2", "--project-steps", "60", "--out", str(tmp_path / "p")]) == 0  # fmt: skip
+    assert main(["edit", "--model", "face-gan", "--image", str(tmp_path / "photo.jpg"), "--direction", "smile=+2",
+                 "--project-steps", "60", "--out", str(tmp_path / "p")]) == 0  # fmt: skip
     s = read_settings(tmp_path / "p" / "after.png")
     assert s["projected_from"] == "photo.jpg" and s["projection_psnr_db"] > 15
     assert "reconstruction PSNR" in capsys.readouterr().out
     (tmp_path / "bad.jpg").write_bytes(b"not an image")
-    assert main(["edit", "--model", "face-gan", "--weights", str(gan_file), "--image", str(tmp_path / "bad.jpg"),
-                 "--out", str(tmp_path / "q")]) == 2  # fmt: skip
-    assert main(["edit", "--image", str(tmp_path / "photo.jpg"), "--out", str(tmp_path / "r")]) == 2
+    assert (
+        main(
+            [
+                "edit",
+                "--model",
+                "face-gan",
+                "--image",
+                str(tmp_path / "bad.jpg"),
+                "--out",
+                str(tmp_path / "q"),
+            ]
+        )
+        == 2
+    )
+    Image.new("RGB", (128, 128), "grey").save(tmp_path / "grey.jpg")
+    assert (
+        main(
+            [
+                "edit",
+                "--model",
+                "face-gan",
+                "--image",
+                str(tmp_path / "grey.jpg"),
+                "--out",
+                str(tmp_path / "g"),
+            ]
+        )
+        == 2
+    )
+    assert "no face found in grey.jpg" in capsys.readouterr().err
+    # the diffusion model edits a real photo too: inverted to its starting noise, then drawn again
+    assert (
+        main(
+            [
+                "edit",
+                "--image",
+                str(tmp_path / "photo.jpg"),
+                "--direction",
+                "age=+2",
+                "--out",
+                str(tmp_path / "r"),
+            ]
+        )
+        == 0
+    )
+    s = read_settings(tmp_path / "r" / "after.png")
+    assert s["projected_from"] == "photo.jpg" and s["projection_psnr_db"] > 15

@@ -270,3 +270,17 @@ def test_edits_of_a_model_with_an_identity_input_take_the_unedited_face_as_refer
     made = engine.generate(Request("portrait photo of a person", seed=4, steps=6, reference=ref))[0]
     again = engine.edit(made.info, {})
     assert np.array_equal(again, np.asarray(made))
+
+
+def test_a_real_photo_is_inverted_and_edited_by_the_diffusion_model():
+    from portraitist.latent.prompt_edits import Inverted
+
+    engine = get_engine("face-diffusion")
+    face = Reference.from_image(FACES[2], "photo").face
+    latent, back, psnr = engine.project(face)
+    assert isinstance(latent, Inverted) and latent.noise.shape == (1, 4, 16, 16) and psnr > 15
+    assert np.array_equal(engine.edit({}, {}, latent=latent), back)
+    older = engine.edit({}, {"age": 2.0}, latent=latent)
+    assert np.abs(older.astype(int) - back).mean() > 2  # the edit changes the face
+    with pytest.raises(InvalidInput, match="64x64"):
+        engine.project(np.zeros((32, 32, 3), np.uint8))

@@ -475,12 +475,13 @@ def cmd_edit(args: argparse.Namespace) -> int:
     settings = {k: v for k, v in settings.items() if v is not None}
     latent = None
     if args.image:
-        from .data.images import decode_image
+        from .reference import StartImage
 
         require(engine.card, "project")
-        photo = decode_image(Path(args.image).read_bytes(), 64)
-        print(f"projecting {args.image} ({args.project_steps} steps) ...", file=sys.stderr)
-        latent, before, psnr = engine.project(photo, steps=args.project_steps, seed=args.seed)
+        photo = StartImage.from_file(args.image).face  # its one face, aligned like the training faces
+        steps = {"steps": args.project_steps} if args.project_steps else {}
+        print(f"projecting {args.image} ...", file=sys.stderr)
+        latent, before, psnr = engine.project(photo, seed=args.seed, **steps)
         settings |= {"projected_from": Path(args.image).name, "projection_psnr_db": round(psnr, 2),
                      "projection_steps": args.project_steps}  # fmt: skip
         print(f"projected {args.image}: reconstruction PSNR {psnr:.1f} dB")
@@ -771,8 +772,11 @@ def build_parser() -> argparse.ArgumentParser:
     ed.add_argument("--truncation", type=float, help="gan: truncation of the face (default 0.85)")
     ed.add_argument("--weights", help="a model file other than the shipped one")
     ed.add_argument("--directions", help="gan: directions file (default: beside the weights)")
-    ed.add_argument("--image", help="face-gan: a real face photo to project into W and edit")
-    ed.add_argument("--project-steps", type=int, default=300, help="face-gan --image: optimisation steps")
+    ed.add_argument(
+        "--image", help="a real face photo to edit: face-gan projects it into W, face-diffusion inverts it"
+    )
+    ed.add_argument("--project-steps", type=int,
+                    help="--image: face-gan optimisation steps (default 300); face-diffusion inversion steps (16)")  # fmt: skip
     ed.add_argument("--out", default="edit")
     ed.set_defaults(func=cmd_edit)
 

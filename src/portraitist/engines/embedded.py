@@ -39,7 +39,7 @@ FACE_DIFFUSION = ModelCard(
     default_steps=8,
     default_guidance=3.0,
     default_sampler="dpmpp_2m",
-    capabilities=frozenset({"generate", "edit", "interpolate", "variations", "init-image"}),
+    capabilities=frozenset({"generate", "edit", "project", "interpolate", "variations", "init-image"}),
     reroll=True,
     fixed_size=True,
     honours=frozenset(
@@ -174,15 +174,26 @@ class FaceDiffusionEngine:
         """The face of (prompt, seed) with its prompt embedding moved along the named directions
         (prompt arithmetic, latent/prompt_edits.py); weights with an identity input keep the person
         (the face's own reference, or the unedited face as one)."""
-        from ..latent.prompt_edits import edit
+        from ..latent.prompt_edits import Inverted, edit, edit_inverted
 
         if latent is not None:
-            raise Unsupported(f"{self.card.name} cannot edit a projected photo")
+            if not isinstance(latent, Inverted):
+                raise InvalidInput(f"{self.card.name} edits photos it inverted itself (`project`)")
+            return edit_inverted(self.model, latent, edits)
         r = self._settings(settings)
         ref = Reference.from_settings(settings) if self.model.takes_reference else None
         return edit(self.model, r.prompt, r.seed, edits, r.negative_prompt, r.steps, r.guidance, r.sampler,
                     identity=None if ref is None else ref.embedding,
                     identity_scale=settings.get("identity_guidance"))  # fmt: skip
+
+    def project(self, photo: np.ndarray, steps: int = 16, seed: int = 0):
+        """A real 64x64 face (aligned) -> (its inverted starting noise, the face drawn back, PSNR dB);
+        `edit(..., latent=)` then edits it. `seed` is unused: inversion is deterministic."""
+        from ..latent.prompt_edits import invert_photo
+
+        if np.asarray(photo).shape != (64, 64, 3):
+            raise InvalidInput(f"inversion needs a 64x64 RGB face, got shape {np.asarray(photo).shape}")
+        return invert_photo(self.model, np.asarray(photo, np.uint8), steps=steps)
 
     def interpolate(self, a: dict, b: dict, frames: int, space: str | None = None) -> np.ndarray:
         """Between two seeds at one prompt (noise slerped), or two prompts at one seed."""

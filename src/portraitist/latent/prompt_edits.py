@@ -5,12 +5,16 @@ noise (which fixes identity and layout) and the prompt embedding (which steers a
   attribute directions found by prompt arithmetic: e("elderly") - e("young") is the age direction.
   A model with an identity input also takes the unedited face as the reference face of the edited
   one, so the edit changes the attribute and keeps the person.
+- `invert_photo`, `edit_inverted`: a real photo's starting noise (diffusion/inversion.py), drawn
+  again with an edited prompt: editing a real face.
 - `interpolate_prompts`: a strip from one prompt to another at a fixed seed (embeddings slerped).
 - `interpolate_seeds`: a strip from one seed's face to another's at a fixed prompt (noise slerped,
   which keeps the noise's norm, as a straight line between two Gaussian draws would not).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -71,6 +75,55 @@ def edit(model: FaceDiffusion, prompt: str, seed: int, edits: dict[str, float], 
     edited = edited_embedding(model, prompt, edits)
     return model.sample(edited, negative, steps, guidance, [seed], sampler, identity=identity,
                         identity_scale=identity_scale)[0]  # fmt: skip
+
+
+INVERSION_STEPS = 16
+INVERSION_PROMPT = "close-up portrait photo of a person"
+
+
+@dataclass(frozen=True)
+class Inverted:
+    """A real photo as this model's starting noise for `prompt` (Euler, `steps`, guidance 1)."""
+
+    noise: torch.Tensor  # (1, C, H, W), at unit scale
+    prompt: str
+    steps: int
+    identity: np.ndarray | None = None  # the photo's reference embedding, for models with an identity input
+
+
+def invert_photo(model: FaceDiffusion, face: np.ndarray, prompt: str = INVERSION_PROMPT,
+                 steps: int = INVERSION_STEPS) -> tuple[Inverted, np.ndarray, float]:  # fmt: skip
+    """An aligned 64x64 face -> (its inverted noise, the face drawn back from it, PSNR in dB)."""
+    from ..data.dataset import to_tensor
+    from ..diffusion.edm import karras_sigmas
+    from ..diffusion.guidance import guided
+    from ..diffusion.inversion import invert
+
+    identity = None
+    if model.takes_reference:
+        from ..quality.identity import reference_embedding
+
+        identity = reference_embedding(face[None])
+    net = model.denoiser.net
+    cond = net.condition(
+        model.text.encode([prompt]), None if identity is None else torch.from_numpy(identity)
+    )
+    sigmas = karras_sigmas(steps)
+    with torch.inference_mode():
+        z0 = model.autoencoder.encode(to_tensor(face[None]))
+        x = invert(guided(model.denoiser, cond, cond, 1.0), z0, sigmas)
+    inverted = Inverted(x / sigmas[0], prompt, steps, identity)
+    back = edit_inverted(model, inverted, {})
+    mse = float(((back.astype(np.float64) - face) ** 2).mean())
+    return inverted, back, 10 * np.log10(255**2 / max(mse, 1e-9))
+
+
+def edit_inverted(model: FaceDiffusion, inverted: Inverted, edits: dict[str, float]) -> np.ndarray:
+    """The inverted photo drawn again with its prompt moved along the named directions (and, on a
+    model with an identity input, the photo's own face as the reference)."""
+    cond = edited_embedding(model, inverted.prompt, edits) if edits else model.text.encode([inverted.prompt])
+    return model.sample(cond, None, inverted.steps, 1.0, [0], "euler", noise=inverted.noise,
+                        identity=inverted.identity)[0]  # fmt: skip
 
 
 def interpolate_prompts(
