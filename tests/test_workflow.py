@@ -302,3 +302,16 @@ def test_http_variations_styles_grids_start_images_and_settings_read_back(tmp_pa
         assert plain.status_code == 422 and "carries no portraitist settings" in plain.json()["detail"]
         assert c.post("/api/settings", content=b"junk").status_code == 422
     app.state.jobs.shutdown()
+
+
+def test_the_prompt_linter_shows_what_a_model_cannot_honour_of_a_style(capsys):
+    assert (
+        main(["prompt", "portrait of a woman", "--style", "golden-hour", "--model", "face-gan", "--json"])
+        == 0
+    )
+    import json
+
+    out = json.loads(capsys.readouterr().out)
+    assert "golden hour from the right" in out["prompt"] and "cold light" in out["negative_prompt"]
+    unmet = {r["part"] for r in out["coverage"] if r["honoured"] == "no"}
+    assert {"focal_length_mm", "aperture", "film"} <= unmet

@@ -421,6 +421,10 @@ def cmd_prompt(args: argparse.Namespace) -> int:
     negative = (
         negative_prompt(*args.negative_preset, extra=args.negative) if args.negative_preset else args.negative
     )
+    if args.style:  # the style's parts join the prompt, so the lint and coverage below include them
+        from .prompting.styles import style
+
+        prompt, negative = style(args.style).apply(prompt, negative)
     hints = lint(prompt)
     rows = coverage(get_engine(args.model).card, prompt, negative)
     if args.json:
