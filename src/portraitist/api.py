@@ -74,20 +74,20 @@ def generate(
 
 def as_reference(face) -> Reference | None:
     """A Reference from what a user hands over: None, a Reference, a file path, a PIL image or an array."""
-    if face is None or isinstance(face, Reference):
-        return face
-    if isinstance(face, str | Path):
-        return Reference.from_file(face)
-    return Reference.from_image(face, "the reference image")
+    return _given(face, Reference, "the reference image")
 
 
 def as_start_image(photo) -> StartImage | None:
     """A StartImage from None, a StartImage, a file path, a PIL image or an array."""
-    if photo is None or isinstance(photo, StartImage):
-        return photo
-    if isinstance(photo, str | Path):
-        return StartImage.from_file(photo)
-    return StartImage.from_image(photo, "the start image")
+    return _given(photo, StartImage, "the start image")
+
+
+def _given(thing, kind, what: str):
+    if thing is None or isinstance(thing, kind):
+        return thing
+    if isinstance(thing, str | Path):
+        return kind.from_file(thing)
+    return kind.from_image(thing, what)
 
 
 SERIES_BASE_PROMPT = "close-up portrait photo of a person"

@@ -55,12 +55,7 @@ class Reference:
 
     @classmethod
     def from_file(cls, path: str | Path) -> Reference:
-        from .data.images import open_rgb
-
-        path = Path(path)
-        if not path.is_file():
-            raise InvalidInput(f"reference face {path}: no such file")
-        return cls.from_image(open_rgb(path.read_bytes()), path.name)
+        return cls.from_image(*_photo(path, "reference face"))
 
     def to_settings(self) -> dict:
         """What an image made from this reference records (PNG text and XMP; `from_settings` reads it)."""
@@ -102,12 +97,17 @@ class StartImage:
 
     @classmethod
     def from_file(cls, path: str | Path) -> StartImage:
-        from .data.images import open_rgb
-
-        path = Path(path)
-        if not path.is_file():
-            raise InvalidInput(f"start image {path}: no such file")
-        return cls.from_image(open_rgb(path.read_bytes()), path.name)
+        return cls.from_image(*_photo(path, "start image"))
 
     def to_settings(self) -> dict:
         return {"init_image": f"{self.name} (sha256 {self.digest})"}
+
+
+def _photo(path: str | Path, what: str):
+    """A photo file's decoded image and its name; InvalidInput when missing or unreadable."""
+    from .data.images import open_rgb
+
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInput(f"{what} {path}: no such file")
+    return open_rgb(path.read_bytes()), path.name
