@@ -142,7 +142,15 @@ def test_cli_projects_a_real_photo_into_w_and_edits_it(tmp_path, capsys):
     (tmp_path / "bad.jpg").write_bytes(b"not an image")
     Image.new("RGB", (128, 128), "grey").save(tmp_path / "grey.jpg")
     for name in ("bad.jpg", "grey.jpg"):  # unreadable; no face: one line each, exit 2
-        edit = ["edit", "--model", "face-gan", "--image", str(tmp_path / name), "--out", str(tmp_path / name)]
+        edit = [
+            "edit",
+            "--model",
+            "face-gan",
+            "--image",
+            str(tmp_path / name),
+            "--out",
+            str(tmp_path / f"out-{name}"),
+        ]
         assert main(edit) == 2
     assert "no face found in grey.jpg" in capsys.readouterr().err
     # the diffusion model edits a real photo too: inverted to its starting noise, then drawn again
