@@ -6,7 +6,8 @@ buys variety is seen to keep prompt adherence. One row per guidance setting, sid
     python bench/vague_prompt.py [--weights PATH] [--n 2000] [--settings "3:all,3:0.3-5"]
 
 A setting is GUIDANCE:INTERVAL, INTERVAL being `all` (guidance at every noise level) or `LO-HI`
-(guidance only for LO < sigma <= HI; diffusion/guidance.py). Prints Markdown (recorded in
+(guidance only for LO < sigma <= HI; diffusion/guidance.py), or GUIDANCE:auto for autoguidance by
+the weaker model `--weak PATH` (same latent space) instead of classifier-free guidance. Prints Markdown (recorded in
 docs/models/face_diffusion.md).
 """
 
@@ -35,7 +36,7 @@ def faces(model, prompts, seeds, guidance, batch=100) -> np.ndarray:
 
 def parse_setting(text: str) -> tuple[float, tuple[float, float] | None]:
     guidance, _, interval = text.partition(":")
-    if interval in ("", "all"):
+    if interval in ("", "all", "auto"):
         return float(guidance), None
     lo, hi = interval.split("-")
     return float(guidance), (float(lo), float(hi))
@@ -47,8 +48,10 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--settings", default="3:all,3:0.3-5")
     ap.add_argument("--adherence-per-prompt", type=int, default=50)
+    ap.add_argument("--weak", help="autoguidance's weaker model (settings G:auto), e.g. an earlier export")
     args = ap.parse_args()
     model = FaceDiffusion.from_pretrained(args.weights)
+    weak = FaceDiffusion.from_pretrained(args.weak).denoiser if args.weak else None
     adh_prompts = [p for p in ADHERENCE_PROMPTS.values() for _ in range(args.adherence_per_prompt)]
     print(f"{args.n} faces of '{VAGUE}' against CelebA valid; adherence on {len(adh_prompts)} faces\n")
     print(
@@ -58,6 +61,9 @@ def main() -> None:
     for text in args.settings.split(","):
         guidance, interval = parse_setting(text)
         model.guidance_interval = interval
+        model.weak = weak if text.endswith(":auto") else None
+        if text.endswith(":auto") and weak is None:
+            raise SystemExit("G:auto needs --weak PATH")
         t = time.perf_counter()
         images = faces(model, [VAGUE] * args.n, list(range(args.n)), guidance)
         per_face = (time.perf_counter() - t) / args.n
@@ -73,6 +79,7 @@ def main() -> None:
             return next(v for k, v in s.items() if k.startswith(prefix))
 
         where = "all" if interval is None else f"{interval[0]:g} < sigma <= {interval[1]:g}"
+        where = "autoguidance" if model.weak is not None else where
         print(f"| {guidance:g} | {where} | {first('fd_effnet'):.1f} | {first('precision'):.3f} | {first('recall'):.3f} | "
               f"{s['identity_diversity']:.3f} ({s['identity_diversity_real']:.3f}) | {q['eyes_consistent_rate']:.3f} | "
               f"{adh['overall']:.3f} | {per_face:.3f} |", flush=True)  # fmt: skip

@@ -113,3 +113,25 @@ def test_a_pipelines_guidance_interval_changes_its_faces_and_is_saved(model_file
     again = FaceDiffusion.from_pretrained(pipe.save_pretrained(tmp_path / "i.safetensors"))
     assert again.guidance_interval == (0.5, 5.0)
     assert np.array_equal(again("a face", None, 4, 3.0, [0], "euler"), limited)
+
+
+def test_autoguidance_extrapolates_from_a_weaker_model_with_the_same_condition():
+    from portraitist.diffusion.guidance import autoguided
+
+    torch.manual_seed(0)
+    good, weak = (
+        Denoiser(UNet(in_ch=4, ch=16, mults=(1, 2), attn_levels=(), emb_dim=32)).eval() for _ in range(2)
+    )
+    for net in (good.net, weak.net):
+        torch.nn.init.normal_(net.out[-1].weight, std=0.1)
+    x, sigma, cond = torch.randn(2, 4, 16, 16), torch.full((2,), 1.5), torch.randn(2, 384)
+    with torch.no_grad():
+        g, w = good(x, sigma, cond), weak(x, sigma, cond)
+        assert torch.allclose(autoguided(good, weak, cond, 2.5)(x, sigma), w + 2.5 * (g - w), atol=1e-5)
+        assert torch.equal(autoguided(good, weak, cond, 1.0)(x, sigma), g)
+    pipe = FaceDiffusion.from_pretrained()
+    plain = pipe("a face", None, 4, 3.0, [0], "euler")
+    pipe.weak = FaceDiffusion.from_pretrained().denoiser  # the model guiding itself: no guidance at all
+    assert np.abs(pipe("a face", None, 4, 3.0, [0], "euler").astype(int) - plain).max() > 0
+    with pytest.raises(InvalidInput, match="no negative branch"):
+        pipe("a face", "glasses", 4, 3.0, [0], "euler")

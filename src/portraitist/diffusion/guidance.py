@@ -18,6 +18,11 @@ InstructPix2Pix does for its two conditions; `unreferenced` is the negative bran
                                 + scale * (D(x; prompt, face) - D(x; negative, face))
 
 Equal scales reduce this to ordinary guidance of prompt and face together.
+
+`autoguided` is autoguidance (Karras et al. 2024, "Guiding a diffusion model with a bad version of
+itself"): the guiding branch is a weaker model of the same latent space with the *same* condition,
+D = D_weak(x; prompt) + scale * (D(x; prompt) - D_weak(x; prompt)), which sharpens what the model
+does well without pulling every sample to the prompt's one typical face.
 """
 
 from __future__ import annotations
@@ -56,5 +61,20 @@ def guided(
         both = denoiser(torch.cat([x, x]), torch.cat([sigma, sigma]), torch.cat([cond, negative]))
         c, n = both.chunk(2)
         return n + scale * (c - n)
+
+    return model
+
+
+def autoguided(denoiser: Denoiser, weak: Denoiser, cond: torch.Tensor, scale: float):
+    """A model(x, sigma) for the samplers, guided by `weak` (same condition vectors (N, D))."""
+    if scale < 0 or scale > 30:
+        raise InvalidInput(f"guidance scale {scale} is outside 0..30")
+
+    def model(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        good = denoiser(x, sigma, cond)
+        if scale == 1.0:
+            return good
+        bad = weak(x, sigma, cond)
+        return bad + scale * (good - bad)
 
     return model

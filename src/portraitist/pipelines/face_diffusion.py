@@ -20,8 +20,9 @@ import torch
 
 from ..checkpoints import CheckpointError, load_exported, save_weights
 from ..diffusion.edm import Denoiser, karras_sigmas
-from ..diffusion.guidance import guided
+from ..diffusion.guidance import autoguided, guided
 from ..diffusion.samplers import SAMPLERS
+from ..errors import InvalidInput
 from ..nets.autoencoder import Autoencoder
 from ..nets.unet import UNet
 from ..paths import WEIGHTS_DIR
@@ -73,6 +74,8 @@ class FaceDiffusion:
     text: TextEncoder = field(default_factory=TextEncoder)
 
     guidance_interval: tuple[float, float] | None = None
+    # autoguidance: a weaker model of the same latent space guides instead of the unconditional branch
+    weak: Denoiser | None = None
 
     @property
     def config(self) -> FaceDiffusionConfig:
@@ -190,6 +193,13 @@ class FaceDiffusion:
         if identity is not None:
             identity = torch.as_tensor(np.asarray(identity, np.float32))
             identity = identity.reshape(-1, identity.shape[-1]).expand(n, -1)
+        if self.weak is not None:  # autoguidance (diffusion/guidance.py); negative prompts have no branch
+            if negative is not net.null_text.expand(n, -1) and not torch.equal(
+                negative, net.null_text.expand(n, -1)
+            ):
+                raise InvalidInput("autoguidance has no negative branch: drop the negative prompt")
+            model = autoguided(self.denoiser, self.weak, net.condition(cond, identity), guidance)
+            return self._draw(model, noise, sigmas, steps, callback, init, strength, n, sampler)
         plain = identity is None or identity_scale is None or identity_scale == guidance
         # equal scales: the face is guided with the prompt (negative branch without it), two passes
         model = guided(
@@ -197,6 +207,10 @@ class FaceDiffusion:
             net.condition(negative, None if plain else identity), guidance, self.guidance_interval,
             unreferenced=None if plain else net.condition(negative), identity_scale=identity_scale,
         )  # fmt: skip
+        return self._draw(model, noise, sigmas, steps, callback, init, strength, n, sampler)
+
+    def _draw(self, model, noise, sigmas, steps, callback, init, strength, n, sampler) -> np.ndarray:
+        """Run the sampler from noise, or from an encoded start face (SDEdit)."""
         if init is None:
             return self.to_uint8(SAMPLERS[sampler](model, noise * sigmas[0], sigmas, callback))
         from ..data.dataset import to_tensor
