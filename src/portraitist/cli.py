@@ -255,19 +255,16 @@ def cmd_series(args: argparse.Namespace) -> int:
 
 def cmd_styles(args: argparse.Namespace) -> int:
     """The styles (shipped and the user's), and which of their parts --model cannot honour."""
-    from .engines import coverage, get_engine
+    from .engines import get_engine
+    from .engines.base import STYLE_BASE_PROMPT, style_gaps
     from .prompting.styles import styles, user_folder
 
     card = get_engine(args.model).card
     for s in styles().values():
-        prompt, negative = s.apply("portrait photo of a person", None)
-        gaps = [
-            f"{r['part']} ({r['honoured']})"
-            for r in coverage(card, prompt, negative)
-            if r["honoured"] in ("no", "partly")
-        ]
+        prompt, _ = s.apply(STYLE_BASE_PROMPT, None)
+        gaps = [f"{r['part']} ({r['honoured']})" for r in style_gaps(card, s)]
         print(f"{s.name:16} {s.title}: {s.description}")
-        print(f"{'':16} adds: {prompt.removeprefix('portrait photo of a person, ')}")
+        print(f"{'':16} adds: {prompt.removeprefix(STYLE_BASE_PROMPT + ', ')}")
         if gaps:
             print(f"{'':16} {card.name} cannot fully honour: {', '.join(gaps)}")
     print(f"add your own as NAME.toml in {user_folder()} (format: see docs/styles.md)")

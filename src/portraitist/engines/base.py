@@ -186,6 +186,11 @@ def check_range(card: ModelCard, value, allowed, unsupported: str, shape: str, k
         raise InvalidInput(f"{card.name} takes {shape.format(f'{lo:g} to {hi:g}')}, not {value}")
 
 
+def check_seed(value, name: str) -> None:
+    if value is not None and not 0 <= number(value, int, name) < MAX_SEED:
+        raise InvalidInput(f"{name} must be a non-negative integer below 2^53, got {value}")
+
+
 def check_request(card: ModelCard, r: Request) -> None:
     """Raise InvalidInput for absurd settings and Unsupported for ones this model cannot honour
     (`Request.resolve` calls this; use that)."""
@@ -198,8 +203,7 @@ def check_request(card: ModelCard, r: Request) -> None:
             raise InvalidInput(f"the {name} has {len(text)} characters; the limit is {MAX_PROMPT_CHARS}")
     if not 1 <= number(r.n, int, "the number of images") <= card.max_images:
         raise InvalidInput(f"{card.name} makes 1 to {card.max_images} images a request, not {r.n}")
-    if r.seed is not None and not 0 <= number(r.seed, int, "the seed") < MAX_SEED:
-        raise InvalidInput(f"the seed must be a non-negative integer below 2^53, got {r.seed}")
+    check_seed(r.seed, "the seed")
     if r.negative_prompt and card.negative_prompt == "no":
         raise Unsupported(f"{card.name} has no negative prompt: remove --negative, or choose a model "
                           "that supports one (see `portraitist models`)")  # fmt: skip
@@ -231,10 +235,7 @@ def check_request(card: ModelCard, r: Request) -> None:
                 "identity guidance {}", float)  # fmt: skip
     if r.variation_of is not None:
         require(card, "variations")
-        if not 0 <= number(r.variation_of, int, "the variation seed") < MAX_SEED:
-            raise InvalidInput(
-                f"the variation seed must be a non-negative integer below 2^53, got {r.variation_of}"
-            )
+        check_seed(r.variation_of, "the variation seed")
     if r.variation_strength is not None:
         if r.variation_of is None:
             raise InvalidInput("a variation strength needs the seed to vary (variation_of)")
@@ -283,6 +284,17 @@ def coverage(card: ModelCard, prompt: str, negative_prompt: str | None = None) -
         note = "true CFG: a second pass per step" if card.negative_prompt == "true-cfg" else ""
         rows.append({"part": "negative prompt", "value": negative_prompt, "honoured": status, "note": note})
     return rows
+
+
+STYLE_BASE_PROMPT = "portrait photo of a person"
+
+
+def style_gaps(card: ModelCard, style) -> list[dict]:
+    """The coverage rows of the parts a style (prompting/styles.py) adds that `card` cannot fully
+    honour: the style applied to a plain prompt, less what that plain prompt already lacks."""
+    unmet = lambda p, n: [r for r in coverage(card, p, n) if r["honoured"] in ("no", "partly")]  # noqa: E731
+    plain = {r["part"] for r in unmet(STYLE_BASE_PROMPT, None)}
+    return [r for r in unmet(*style.apply(STYLE_BASE_PROMPT, None)) if r["part"] not in plain]
 
 
 Callback = Callable[[int, int, "Image.Image | None"], None]  # (step, total, preview or None)

@@ -333,19 +333,16 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, gan_w
 
     @app.get("/api/styles", dependencies=guard)
     def style_list(model: str = "face-diffusion") -> list[dict]:
-        from ..engines import coverage
+        from ..engines.base import style_gaps
         from ..prompting.styles import styles
 
         try:
             card = engine_for(model, model_weights.get(model)).card
         except ValueError as e:
             raise HTTPException(422, str(e)) from None
-        base = "portrait photo of a person"
-        unmet = lambda p, n: {r["part"] for r in coverage(card, p, n) if r["honoured"] in ("no", "partly")}  # noqa: E731
         rows = []
         for st in styles().values():
-            prompt, negative = st.apply(base, None)
-            rows.append(st.to_dict() | {"cannot_honour": sorted(unmet(prompt, negative) - unmet(base, None)),
+            rows.append(st.to_dict() | {"cannot_honour": sorted(r["part"] for r in style_gaps(card, st)),
                                         "preview": f"/api/styles/{st.name}/preview.png?model={model}"})  # fmt: skip
         return rows
 
