@@ -1,8 +1,11 @@
 """The 8x8 sheet to judge by eye: seeds 0-63 of one prompt at 128 px a face, each face framed by its
 QA verdict (green: passes every check; red: fails, with the failed checks named: face found,
-mesh agrees, eyes match, symmetric, sharp).
+mesh agrees, eyes match, symmetric, sharp, well formed).
 
-    python bench/face_sheet.py [--model face-diffusion] [--weights PATH] [--prompt "..."] --out docs/models/sheet.png
+    python bench/face_sheet.py [--model face-diffusion] [--weights PATH] [--prompt "..."] [--reroll K] --out docs/models/sheet.png
+
+`--reroll K` regenerates the faces QA fails, up to K more times (what `generate --reroll` does), so
+the sheet shows what a user who asks for re-rolls gets.
 
 The default prompt is the README's first command's. The sheet's PNG metadata holds every face's
 seed and verdict, so a count by eye can be set beside what QA flagged.
@@ -22,7 +25,7 @@ from portraitist.quality.checks import verdicts
 
 README_PROMPT = "close-up portrait of a smiling woman with blond hair"
 CELL = 128
-CHECKS = ("face_found", "mesh_agrees", "eyes_match", "symmetric", "sharp")
+CHECKS = ("face_found", "mesh_agrees", "eyes_match", "symmetric", "sharp", "well_formed")
 
 
 def main() -> None:
@@ -30,9 +33,12 @@ def main() -> None:
     ap.add_argument("--model", default="face-diffusion")
     ap.add_argument("--weights")
     ap.add_argument("--prompt", default=README_PROMPT)
+    ap.add_argument("--reroll", type=int, default=0)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
-    faces = generate(args.prompt, seed=0, num_images=64, model=args.model, weights=args.weights)
+    faces = generate(
+        args.prompt, seed=0, num_images=64, model=args.model, weights=args.weights, reroll=args.reroll
+    )
     arrays = np.stack([np.asarray(f) for f in faces])
     verdict = [v.as_dict() for v in verdicts(analyse(arrays))]
     sheet = Image.new("RGB", (8 * CELL, 8 * CELL), (30, 30, 30))
@@ -50,7 +56,7 @@ def main() -> None:
         draw.text((x + 5, y + CELL - 14), f"{i} " + ",".join(failed), fill=(255, 255, 255))
     flagged = sum(not v["passed"] for v in verdict)
     info = {"prompt": args.prompt, "model": args.model, "weights": faces[0].info.get("weights"), "seeds": "0-63",
-            "qa_flagged": flagged, "verdicts": verdict}  # fmt: skip
+            "reroll": args.reroll, "qa_flagged": flagged, "verdicts": verdict}  # fmt: skip
     save_png(sheet, args.out, info)
     print(f"wrote {args.out}: {flagged} of 64 faces flagged by QA")
 

@@ -201,3 +201,18 @@ def gan_file(tmp_path_factory):
         directions_path(path)
     )
     return path
+
+
+@pytest.fixture
+def tiny_autoencoder(tmp_path):
+    """A randomly initialised autoencoder file of the shipped class."""
+    import torch
+
+    from portraitist.checkpoints import save_weights
+    from portraitist.nets.autoencoder import Autoencoder
+
+    path = tmp_path / "ae.safetensors"
+    torch.manual_seed(0)
+    ae = Autoencoder()
+    save_weights(ae, path, {"kind": "autoencoder", "config": ae.config})
+    return path

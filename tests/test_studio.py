@@ -329,6 +329,33 @@ def test_gallery_reindexes_a_png_written_before_a_crash(tmp_path):
     assert os.path.exists(g.path(rows[0]))
 
 
+def test_gallery_records_the_malformed_verdict_and_upgrades_an_old_database(tmp_path):
+    import sqlite3
+
+    from PIL import Image
+
+    from portraitist.studio.gallery import Gallery
+
+    old = sqlite3.connect(tmp_path / "gallery.sqlite3")  # a gallery from before the plausibility check
+    old.executescript(
+        "CREATE TABLE images (id INTEGER PRIMARY KEY AUTOINCREMENT, file TEXT UNIQUE NOT NULL, job_id TEXT,"
+        " created REAL NOT NULL, prompt TEXT NOT NULL, negative_prompt TEXT, model TEXT NOT NULL, seed INTEGER,"
+        " width INTEGER, height INTEGER, face_found INTEGER, eyes_match INTEGER, settings TEXT NOT NULL);"
+        "INSERT INTO images (file, created, prompt, model, face_found, eyes_match, settings)"
+        " VALUES ('old.png', 0, 'old face', 'face-gan', 1, 1, '{}');"
+    )
+    old.commit()
+    old.close()
+    g = Gallery(tmp_path)
+    face = Image.new("RGB", (64, 64))
+    g.add(face, "j", 0, {"face_found": True, "eyes_match": True, "well_formed": False})
+    g.add(face, "j", 1, {"face_found": True, "eyes_match": True, "well_formed": True})
+    ok, total_ok = g.search(qa_ok=True)
+    bad, total_bad = g.search(qa_ok=False)
+    assert total_ok == 2 and {r["file"] for r in ok} == {"old.png", "j-001.png"}  # unknown is not a failure
+    assert total_bad == 1 and bad[0]["well_formed"] is False
+
+
 @slow
 def test_bounded_load_every_client_served_or_cleanly_refused(model_file, tmp_path):
     import threading

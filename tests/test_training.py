@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from portraitist.checkpoints import CheckpointError, save_weights
+from portraitist.checkpoints import CheckpointError
 from portraitist.nets.autoencoder import Autoencoder
 from portraitist.training.loop import EMA, cosine_lr, load_checkpoint, save_checkpoint
 
@@ -95,22 +95,13 @@ def test_a_run_killed_and_resumed_ends_with_the_weights_of_an_uninterrupted_run(
     assert killed, "the run finished before it could be killed: the test proved only determinism"
 
 
-@pytest.fixture
-def tiny_autoencoder(tmp_path):
-    path = tmp_path / "ae.safetensors"
-    torch.manual_seed(0)
-    ae = Autoencoder()
-    save_weights(ae, path, {"kind": "autoencoder", "config": ae.config})
-    return path
-
-
 @pytest.mark.slow
 def test_ddp_with_two_processes_keeps_replicas_identical(demographic_pack, tiny_autoencoder, tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(
         [PY, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
          "portraitist.training.diffusion", "--autoencoder", str(tiny_autoencoder), "--data", str(demographic_pack),
-         "--per-pack", "20", "--batch", "4", "--minutes", "0.1", "--channels", "32", "--out", str(tmp_path / "ddp")],
+         "--per-pack", "20", "--batch", "4", "--steps", "2", "--channels", "32", "--out", str(tmp_path / "ddp")],
         capture_output=True, text=True, env=env, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -130,7 +121,7 @@ def test_bad_training_arguments_are_clear_errors(demographic_pack, tmp_path):
 @pytest.mark.slow
 def test_diffusion_training_can_start_from_an_exported_model(demographic_pack, tiny_autoencoder, tmp_path):
     common = [PY, "-m", "portraitist.cli", "train", "diffusion", "--autoencoder", str(tiny_autoencoder), "--data",
-              str(demographic_pack), "--per-pack", "20", "--batch", "4", "--minutes", "0.03", "--channels", "32"]  # fmt: skip
+              str(demographic_pack), "--per-pack", "20", "--batch", "4", "--steps", "2", "--channels", "32"]  # fmt: skip
     first = subprocess.run(common + ["--out", str(tmp_path / "a"), "--export", str(tmp_path / "a.safetensors")],
                            capture_output=True, text=True)  # fmt: skip
     assert first.returncode == 0, first.stderr[-2000:]
@@ -147,7 +138,7 @@ def test_decoder_only_fine_tune_keeps_the_latent_space(demographic_pack, tiny_au
 
     out = tmp_path / "ft.safetensors"
     ae_trainer.main(["--data", str(demographic_pack), "--init-from", str(tiny_autoencoder), "--decoder-only",
-                     "--latent-noise", "0.4", "--batch", "4", "--minutes", "0.05", "--out", str(tmp_path / "run"),
+                     "--latent-noise", "0.4", "--batch", "4", "--steps", "2", "--out", str(tmp_path / "run"),
                      "--export", str(out)])  # fmt: skip
     before, _ = load_weights(tiny_autoencoder)
     after, meta = load_weights(out)
@@ -167,13 +158,15 @@ def test_adversarial_decoder_fine_tune_trains_a_patch_discriminator_and_resumes(
 
     common = ["--data", str(demographic_pack), "--init-from", str(tiny_autoencoder), "--decoder-only",
               "--adversarial", "0.5", "--adversarial-start", "2", "--batch", "4", "--out", str(tmp_path / "run")]  # fmt: skip
-    ae_trainer.main(common + ["--minutes", "0.03", "--checkpoint-minutes", "0.001"])
+    ae_trainer.main(
+        common + ["--steps", "3", "--checkpoint-minutes", "0.001"]
+    )  # steps, not minutes: a busy machine
     weights, _ = load_weights(tmp_path / "run" / "ckpt" / "weights.safetensors")
     assert any(k.startswith("disc.") for k in weights)  # the discriminator is checkpointed with the model
     state = ae_trainer.main(
-        common + ["--minutes", "0.02", "--resume", "--export", str(tmp_path / "adv.safetensors")]
+        common + ["--steps", "5", "--resume", "--export", str(tmp_path / "adv.safetensors")]
     )
-    assert state["step"] > 2 and state["psnr_fixed"] > 0
+    assert state["step"] == 5 and state["psnr_fixed"] > 0
     before, _ = load_weights(tiny_autoencoder)
     after, _ = load_weights(tmp_path / "adv.safetensors")
     assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("encoder."))
@@ -190,7 +183,7 @@ def test_flow_training_with_boost_and_lr_decay_exports_a_flow_model(
 
     out = tmp_path / "flow.safetensors"
     proc = subprocess.run([PY, "-m", "portraitist.cli", "train", "diffusion", "--autoencoder", str(tiny_autoencoder),
-                           "--data", str(demographic_pack), "--per-pack", "20", "--batch", "4", "--minutes", "0.03",
+                           "--data", str(demographic_pack), "--per-pack", "20", "--batch", "4", "--steps", "2",
                            "--channels", "32", "--formulation", "flow", "--boost", "eyeglasses=0.1", "--lr-final",
                            "0.1", "--out", str(tmp_path / "run"), "--export", str(out)],
                           capture_output=True, text=True)  # fmt: skip

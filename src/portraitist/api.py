@@ -54,7 +54,7 @@ def generate(
     strength: float | None = None,
 ) -> list[Image.Image]:
     """Generate faces with `model` (see `portraitist models`); settings left at None take the model
-    card's defaults. `reroll=K` regenerates faces that fail QA (face found, eyes match) up to K more
+    card's defaults. `reroll=K` regenerates faces that fail QA (face found, eyes match, well formed) up to K more
     times with new seeds. `callback(step, total, preview)` is called after every sampler step with
     the first face's current estimate (a PIL image), for progress bars and live previews.
     `face`: portraits of this person (a photo's path, a PIL image or array, or a Reference), for

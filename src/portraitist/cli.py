@@ -848,7 +848,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.set_defaults(func=cmd_prompt)
 
     tr = sub.add_parser("train", help="train a model (pass --help after the name for its options)")
-    tr.add_argument("what", choices=("autoencoder", "diffusion", "gan", "attributes"))
+    tr.add_argument("what", choices=("autoencoder", "diffusion", "gan", "attributes", "plausibility"))
     tr.set_defaults(func=cmd_train, passthrough=True)
     return p
 

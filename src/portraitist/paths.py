@@ -8,6 +8,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"  # the shipped weights, inside the package
 ATTRIBUTE_WEIGHTS = WEIGHTS_DIR / "attributes.safetensors"
+PLAUSIBILITY_WEIGHTS = WEIGHTS_DIR / "plausibility.safetensors"
 
 
 def data_roots() -> list[Path]:

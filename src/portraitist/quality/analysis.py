@@ -1,4 +1,6 @@
-"""Per-face measurements: is there a face, do the eyes match, is the face symmetric, is it sharp.
+"""Per-face measurements: is there a face, do the eyes match, is the face symmetric, is it sharp,
+is it plausible as a photograph (the plausibility net: sees melted and doubled features that the
+landmark measures miss).
 
 Everything is measured, not judged: `analyse` returns numbers (NaN where a measure needs a face
 mesh that was not found); `checks.py` compares them with thresholds calibrated on real photos.
@@ -15,6 +17,7 @@ import numpy as np
 
 from ..errors import InvalidInput
 from . import models
+from .plausibility import plausibility
 
 MESH_SIZE = 256
 
@@ -58,6 +61,9 @@ class FaceMeasures:
     sharpness: np.ndarray  # variance of the Laplacian of the grey 64 px image / its variance
     mouth_open: np.ndarray  # inner-lip gap / mouth width
     ita: np.ndarray  # individual typology angle (skin tone, degrees) from both cheeks
+    plausibility: (
+        np.ndarray
+    )  # the plausibility net's score, 1 = like real photographs (quality/plausibility.py)
 
     def __len__(self) -> int:
         return len(self.face_score)
@@ -172,6 +178,7 @@ def analyse(images: np.ndarray, progress: bool = False, detections: Detections |
     scores, _ = detections or detect(images)
     out = {f.name: np.full(n, np.nan, np.float32) for f in fields(FaceMeasures)}
     out["face_score"] = scores
+    out["plausibility"] = plausibility(images)
     out["mesh_found"] = np.zeros(n, np.float32)
     for i in tqdm(range(n), desc="face mesh", disable=not progress or n < 500, mininterval=2.0):
         img = np.asarray(images[i])

@@ -1,5 +1,11 @@
 """Per-face verdicts from measurements, with thresholds calibrated on held-out real photos
-(`python -m portraitist.quality.calibrate`, recorded in calibration.json beside this file)."""
+(`python -m portraitist.quality.calibrate`, recorded in calibration.json beside this file).
+
+Two sets of thresholds live there. `thresholds` put each measure's line where 95% of real faces
+pass it: the evaluation's population rates (eyes consistent, sharp ...) use them. A per-face
+verdict combines every check, so its own `verdict_thresholds` are set jointly: the plausibility
+line where it best separates faces a person labelled malformed, the landmark checks loosened until
+the whole verdict passes 95% of real faces (docs/evaluation.md)."""
 
 from __future__ import annotations
 
@@ -31,6 +37,7 @@ class Verdict:
     eyes_match: bool
     symmetric: bool
     sharp: bool
+    well_formed: bool  # plausible as a photograph (the plausibility net)
     reasons: tuple[str, ...]
 
     @property
@@ -42,7 +49,8 @@ class Verdict:
 
 
 def verdicts(m: FaceMeasures, thresholds: dict | None = None) -> list[Verdict]:
-    t = (thresholds or calibration())["thresholds"]
+    """One verdict per face; `thresholds` default to the per-face verdict's."""
+    t = thresholds or calibration()["verdict_thresholds"]
     out = []
     for i in range(len(m)):
         r = m.row(i)
@@ -68,16 +76,20 @@ def verdicts(m: FaceMeasures, thresholds: dict | None = None) -> list[Verdict]:
         sharp = r["sharpness"] >= t["sharpness"]
         if not sharp:
             reasons.append(f"blurry ({r['sharpness']:.3f} < {t['sharpness']:.3f})")
-        out.append(Verdict(bool(found), bool(mesh), bool(eyes), bool(symmetric), bool(sharp), tuple(reasons)))
+        well_formed = r["plausibility"] >= t["plausibility"]
+        if found and not well_formed:
+            reasons.append(f"malformed face (plausibility {r['plausibility']:.1f} < {t['plausibility']:.1f})")
+        out.append(Verdict(bool(found), bool(mesh), bool(eyes), bool(symmetric), bool(sharp), bool(well_formed),
+                           tuple(reasons)))  # fmt: skip
     return out
 
 
 def score(m: FaceMeasures, i: int, thresholds: dict | None = None) -> float:
     """How far a face is from failing, for choosing the best of several tries (higher is better)."""
-    t = (thresholds or calibration())["thresholds"]
+    t = thresholds or calibration()["verdict_thresholds"]
     r = m.row(i)
     if r["mesh_found"] <= 0:
-        return r["face_score"] - 10.0
+        return r["face_score"] + r["plausibility"] / 10 - 10.0
     margins = [
         r["face_score"] - t["face_score"],
         r["iris_ratio"] - t["iris_ratio"],
@@ -85,5 +97,6 @@ def score(m: FaceMeasures, i: int, thresholds: dict | None = None) -> float:
         t["gaze_diff"] - r["gaze_diff"],
         (t["asymmetry"] - r["asymmetry"]) * 5,
         np.log((r["sharpness"] + 1e-6) / t["sharpness"]),
+        (r["plausibility"] - t["plausibility"]) / 10,  # log-odds: tens between faces
     ]
     return float(min(margins))

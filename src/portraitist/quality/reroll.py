@@ -12,7 +12,7 @@ from ..errors import InvalidInput
 from .analysis import analyse
 from .checks import score, verdicts
 
-DEFAULT_REQUIRE = ("face_found", "eyes_match")
+DEFAULT_REQUIRE = ("face_found", "eyes_match", "well_formed")
 RESEED = 1_000_003  # a retry's seed: seed + k * RESEED, so retries never collide with other seeds
 
 

@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS images (
     model TEXT NOT NULL,
     seed INTEGER,
     width INTEGER, height INTEGER,
-    face_found INTEGER, eyes_match INTEGER,
+    face_found INTEGER, eyes_match INTEGER, well_formed INTEGER,
     settings TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS images_model ON images(model);
@@ -57,6 +57,9 @@ class Gallery:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
+        columns = {r["name"] for r in self.db.execute("PRAGMA table_info(images)")}
+        if "well_formed" not in columns:  # a gallery from before the plausibility check
+            self.db.execute("ALTER TABLE images ADD COLUMN well_formed INTEGER")
 
     # ---------------------------------------------------------------- images
 
@@ -71,11 +74,12 @@ class Gallery:
         qa = settings.get("qa") or {}
         row = (name, settings.get("job_id"), time.time(), settings.get("prompt", ""), settings.get("negative_prompt"),
                settings.get("model", "unknown"), settings.get("seed"), size[0], size[1],
-               _flag(qa.get("face_found")), _flag(qa.get("eyes_match")), json.dumps(settings, default=str))  # fmt: skip
+               _flag(qa.get("face_found")), _flag(qa.get("eyes_match")), _flag(qa.get("well_formed")),
+               json.dumps(settings, default=str))  # fmt: skip
         with self._lock:
             self.db.execute(
                 "INSERT OR IGNORE INTO images (file, job_id, created, prompt, negative_prompt, model, seed, width,"
-                " height, face_found, eyes_match, settings) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                " height, face_found, eyes_match, well_formed, settings) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 row,
             )
             found = self.db.execute("SELECT * FROM images WHERE file = ?", (name,)).fetchone()
@@ -104,7 +108,9 @@ class Gallery:
             args.append(job_id)
         if qa_ok is not None:
             where.append(
-                "(face_found = 1 AND eyes_match = 1)" if qa_ok else "(face_found = 0 OR eyes_match = 0)"
+                "(face_found = 1 AND eyes_match = 1 AND well_formed IS NOT 0)"
+                if qa_ok
+                else "(face_found = 0 OR eyes_match = 0 OR well_formed = 0)"
             )
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         with self._lock:
@@ -174,7 +180,7 @@ def _flag(value) -> int | None:
 def _image_row(row: sqlite3.Row) -> dict:
     d = dict(row)
     d["settings"] = json.loads(d["settings"])
-    for k in ("face_found", "eyes_match"):
+    for k in ("face_found", "eyes_match", "well_formed"):
         d[k] = None if d[k] is None else bool(d[k])
     d["url"] = f"/api/images/{d['id']}.png"
     return d

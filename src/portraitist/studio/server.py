@@ -543,7 +543,7 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, gan_w
                     501, "the QA instruments are not installed: pip install 'portraitist[quality]'"
                 )
             results.append({"image_id": r["id"], **qa})
-        keys = ("face_found", "eyes_match", "symmetric", "sharp", "passed")
+        keys = ("face_found", "eyes_match", "symmetric", "sharp", "well_formed", "passed")
         summary = {f"{k}_rate": sum(x[k] for x in results) / len(results) for k in keys}
         return {"images": results, "summary": summary}
 

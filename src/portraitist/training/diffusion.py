@@ -65,6 +65,7 @@ from .loop import (
     trainer_arguments,
     wrap_ddp,
 )
+from .posthoc_ema import SNAPSHOT_SIGMAS, PowerEMA, save_snapshot
 
 PREVIEW_PROMPTS = (
     "close-up portrait of a smiling woman with blond hair",
@@ -364,6 +365,10 @@ def parse(argv=None) -> argparse.Namespace:
                     help="learning rate at the end of the run, as a fraction of --lr (cosine decay; 1: constant)")  # fmt: skip
     ap.add_argument("--identity", action="store_true",
                     help="give the denoiser a reference-face input, trained on other photos of the same CelebA person")  # fmt: skip
+    ap.add_argument("--posthoc-ema", action="store_true",
+                    help="also keep power-function EMAs (sigma_rel 0.05 and 0.10) and snapshot them at every "
+                         "checkpoint into OUT/ema-snapshots, to choose the EMA length after training "
+                         "(python -m portraitist.training.posthoc_ema)")  # fmt: skip
     ap.add_argument("--identity-drop", type=float, default=0.3,
                     help="share of faces with a reference trained without it (so prompts alone still work)")  # fmt: skip
     args = ap.parse_args(argv)
@@ -417,8 +422,13 @@ def main(argv=None) -> dict:
     denoiser = Denoiser(unet, formulation=args.formulation)
     ema = EMA(denoiser, args.ema)
     opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.0)
-    run = TrainingRun("diffusion", args, dist, {"model": denoiser, "ema": ema.module}, opt, rng,
-                      images_per_step=args.batch, budget=budget)  # fmt: skip
+    modules = {"model": denoiser, "ema": ema.module}
+    power_emas = [PowerEMA(denoiser, s) for s in SNAPSHOT_SIGMAS] if args.posthoc_ema else []
+    modules |= {f"power_ema_{e.sigma:.2f}": e.module for e in power_emas}
+    run = TrainingRun("diffusion", args, dist, modules, opt, rng, images_per_step=args.batch, budget=budget,
+                      optional=tuple(modules)[2:])  # fmt: skip
+    if power_emas and dist.main:
+        run.on_checkpoint = lambda: save_snapshot(args.out / "ema-snapshots", run.state["step"], power_emas)
     if args.init_from and not args.resume:
         own, trained = initial_denoiser(args.init_from)
         missing, unexpected = unet.load_state_dict(own, strict=False)
@@ -431,6 +441,11 @@ def main(argv=None) -> dict:
         run.state |= trained
         print(f"starting from {args.init_from} (step {run.state['step']}, {run.state['images']} images)")
     run.resume_if_asked()
+    for e in power_emas:
+        if (
+            not args.resume or f"power_ema_{e.sigma:.2f}" in run.absent
+        ):  # new to this run: from its EMA so far
+            e.module.load_state_dict(ema.module.state_dict())
     model = wrap_ddp(denoiser, dist)
 
     def step(progress: float) -> dict:
@@ -459,6 +474,8 @@ def main(argv=None) -> dict:
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
         opt.step()
         ema.update(denoiser, run.state["step"])
+        for e in power_emas:
+            e.update(denoiser, run.state["step"])
         return {"loss": loss.item()}
 
     def write_preview() -> None:

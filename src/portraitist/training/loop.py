@@ -242,10 +242,11 @@ def save_checkpoint(
 
 def load_checkpoint(
     run: Path, modules: dict[str, nn.Module], opt: torch.optim.Optimizer | None = None,
-    data_rng: np.random.Generator | None = None,
+    data_rng: np.random.Generator | None = None, optional: tuple[str, ...] = (),
 ) -> dict:  # fmt: skip
-    """Restore networks (and optimizer, RNG); returns the saved state. Falls back to `ckpt.old` if
-    a kill struck between the two renames."""
+    """Restore networks (and optimizer, RNG); returns the saved state, with "absent_modules": the
+    `optional` networks the checkpoint did not hold (left as they are: added to a running campaign).
+    Falls back to `ckpt.old` if a kill struck between the two renames."""
     folder = run / "ckpt" if (run / "ckpt" / "state.json").exists() else run / "ckpt.old"
     if not (folder / "state.json").exists():
         raise CheckpointError(f"no checkpoint in {run} to resume from")
@@ -254,8 +255,12 @@ def load_checkpoint(
     except json.JSONDecodeError as e:
         raise CheckpointError(f"{folder / 'state.json'} is corrupt: {e}") from e
     tensors, _ = load_weights(folder / "weights.safetensors")
+    state["absent_modules"] = []
     for name, m in modules.items():
         own = {k[len(name) + 1 :]: v for k, v in tensors.items() if k.startswith(name + ".")}
+        if not own and name in optional:
+            state["absent_modules"].append(name)
+            continue
         try:
             m.load_state_dict(own)
         except RuntimeError as e:
@@ -332,6 +337,8 @@ class TrainingRun:
     state: dict = field(default_factory=lambda: {"step": 0, "images": 0, "train_seconds": 0.0})
     budget: Budget | None = None
     on_checkpoint: Callable[[], None] | None = None  # extra files to write beside a checkpoint
+    optional: tuple[str, ...] = ()  # modules a checkpoint may lack (see load_checkpoint)
+    absent: tuple[str, ...] = ()  # after resuming: the optional modules the checkpoint lacked
 
     def __post_init__(self) -> None:
         if self.budget is None:
@@ -341,7 +348,10 @@ class TrainingRun:
     def resume_if_asked(self) -> bool:
         if not self.args.resume:
             return False
-        self.state = load_checkpoint(self.args.out, self.modules, self.optimizer, self.data_rng)
+        self.state = load_checkpoint(
+            self.args.out, self.modules, self.optimizer, self.data_rng, self.optional
+        )
+        self.absent = tuple(self.state.pop("absent_modules"))
         print(f"resumed {self.args.out} at step {self.state['step']}")
         return True
 

@@ -289,7 +289,7 @@ async function loadGallery() {
     tile.className = "tile";
     tile.dataset.id = img.id;
     const badge = (ok, label) => ok === null ? "" : `<span class="badge ${ok ? "ok" : "bad"}">${label}${ok ? " ✓" : " ✗"}</span>`;
-    tile.innerHTML = `<img src="${img.url}" alt="${escapeHtml(img.prompt)}"><div class="badges">${badge(img.face_found, "face")}${badge(img.eyes_match, "eyes")}<span class="badge">seed ${img.seed ?? "-"}</span></div><div class="caption" title="${escapeHtml(img.prompt)}">${escapeHtml(img.prompt)}</div>`;
+    tile.innerHTML = `<img src="${img.url}" alt="${escapeHtml(img.prompt)}"><div class="badges">${badge(img.face_found, "face")}${badge(img.eyes_match, "eyes")}${badge(img.well_formed ?? null, "form")}<span class="badge">seed ${img.seed ?? "-"}</span></div><div class="caption" title="${escapeHtml(img.prompt)}">${escapeHtml(img.prompt)}</div>`;
     tile.onclick = () => select(img);
     $("gallery").append(tile);
   }

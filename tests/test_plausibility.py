@@ -1,0 +1,136 @@
+"""The QA's plausibility check: corruptions that imitate malformed faces, the trainer, the shipped
+net's scores, and its place in the per-face verdict."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from portraitist.checkpoints import load_exported
+from portraitist.data import to_tensor
+from portraitist.errors import InvalidInput
+from portraitist.quality.analysis import FaceMeasures
+from portraitist.quality.checks import calibration, verdicts
+from portraitist.training.corruptions import CORRUPTIONS, corrupt, soft_region
+from portraitist.training.plausibility import generated_faces, jpeg_roundtrip
+
+
+def faces(n=16, seed=0):
+    """Smooth random images: structure the corruptions can move."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 255, (n, 8, 8, 3), dtype=np.uint8)
+    return to_tensor(np.stack([np.kron(s, np.ones((8, 8, 1), np.uint8)) for s in small]))
+
+
+@pytest.mark.parametrize("name", sorted(CORRUPTIONS))
+def test_each_corruption_changes_the_middle_and_keeps_the_frame(name):
+    x = faces()
+    y = CORRUPTIONS[name](x, torch.Generator().manual_seed(0))
+    assert y.shape == x.shape and y.min() >= -1 and y.max() <= 1
+    middle = (y - x)[..., 20:44, 20:44].abs().mean()
+    corners = (y - x)[..., :6, :6].abs().mean()
+    assert middle > 0.02 and corners < middle / 4
+    again = CORRUPTIONS[name](x, torch.Generator().manual_seed(0))
+    assert torch.equal(y, again)  # seeded: a training run repeats
+
+
+def test_corrupt_applies_at_least_one_corruption_to_every_face():
+    x = faces(32)
+    y = corrupt(x, torch.Generator().manual_seed(1))
+    assert ((y - x).abs().flatten(1).amax(1) > 0.05).all()
+
+
+def test_soft_region_is_a_feathered_blob_in_the_middle():
+    m = soft_region(64, 64, torch.Generator().manual_seed(2))
+    assert m.shape == (64, 1, 64, 64) and m.min() >= 0 and m.max() <= 1
+    assert m[..., 24:40, 24:40].mean() > 5 * m[..., :4, :4].mean()
+
+
+def test_jpeg_roundtrip_keeps_shape_and_roughly_the_pixels():
+    img = (faces(4).permute(0, 2, 3, 1).add(1).mul(127.5)).byte().numpy()
+    out = jpeg_roundtrip(img, np.array([70, 80, 90, 95]))
+    assert out.shape == img.shape and out.dtype == np.uint8
+    assert np.abs(out.astype(int) - img).mean() < 12
+
+
+def test_an_unknown_negative_source_is_a_clear_error(tmp_path):
+    with pytest.raises(InvalidInput, match="not a model name"):
+        generated_faces(str(tmp_path / "nowhere.safetensors"), 4)
+
+
+def _measures(n, **values):
+    base = {f.name: np.full(n, np.nan, np.float32) for f in dataclasses.fields(FaceMeasures)}
+    base.update(face_score=np.full(n, 0.9), mesh_found=np.ones(n), iris_ratio=np.ones(n), openness_ratio=np.ones(n),
+                gaze_diff=np.zeros(n), asymmetry=np.zeros(n), sharpness=np.ones(n), mouth_open=np.zeros(n))  # fmt: skip
+    base.update({k: np.asarray(v, np.float32) for k, v in values.items()})
+    return FaceMeasures(**base)
+
+
+def test_the_verdict_flags_an_implausible_face_and_says_why():
+    t = calibration()["verdict_thresholds"]
+    m = _measures(2, plausibility=[t["plausibility"] + 1, t["plausibility"] - 5])
+    good, bad = verdicts(m)
+    assert good.passed and good.well_formed
+    assert not bad.passed and not bad.well_formed
+    assert bad.reasons == (
+        f"malformed face (plausibility {t['plausibility'] - 5:.1f} < {t['plausibility']:.1f})",
+    )
+    assert bad.as_dict()["well_formed"] is False
+
+
+def test_the_calibration_records_how_often_real_faces_pass_the_verdict():
+    cal = calibration()
+    assert set(cal["verdict_thresholds"]) == set(cal["thresholds"])
+    measured = cal["measured_on"]
+    assert 0.94 <= measured["verdict_pass_rate"] <= 0.96
+    assert measured["verdict_pass_rate_held_out"] >= 0.93 and measured["held_out_images"] >= 3000
+
+
+def test_the_shipped_net_is_ours_and_documents_its_recipe():
+    from portraitist.paths import PLAUSIBILITY_WEIGHTS
+
+    tensors, meta = load_exported(
+        PLAUSIBILITY_WEIGHTS, "plausibility", "plausibility weights", "plausibility"
+    )
+    assert meta["config"] == {"width": 16} and meta["images"] > 100_000
+    assert "negatives_from" in meta["recipe"]
+    assert PLAUSIBILITY_WEIGHTS.stat().st_size < 2_000_000
+
+
+def test_real_faces_score_above_the_same_faces_broken(real_valid):
+    from portraitist.quality.plausibility import plausibility
+
+    real = real_valid[0][:200]
+    broken = corrupt(to_tensor(real), torch.Generator().manual_seed(3))
+    broken = ((broken.permute(0, 2, 3, 1) + 1) * 127.5).round().byte().numpy()
+    p_real, p_broken = plausibility(real), plausibility(broken)
+    auc = (p_real[:, None] > p_broken[None]).mean()
+    assert auc > 0.9, auc
+    assert np.mean(p_real >= calibration()["verdict_thresholds"]["plausibility"]) >= 0.9
+    # other sizes are scored at 64 px
+    big = np.stack([np.kron(f, np.ones((2, 2, 1), np.uint8)) for f in real[:4]])
+    assert np.allclose(plausibility(big), p_real[:4], atol=1.0)  # log-odds
+
+
+@pytest.mark.slow
+def test_the_trainer_learns_from_corruptions_and_a_folder_of_rejects(shared_data, tmp_path):
+    from PIL import Image
+
+    from portraitist.training.plausibility import main
+
+    rejects = tmp_path / "rejects"
+    rejects.mkdir()
+    for i, f in enumerate(faces(6)):
+        Image.fromarray(((f.permute(1, 2, 0) + 1) * 127.5).byte().numpy()).save(rejects / f"{i}.png")
+    out = tmp_path / "run"
+    result = main(["--steps", "3", "--batch", "8", "--limit", "200", "--negatives-from", str(rejects),
+                   "--out", str(out), "--export", str(tmp_path / "p.safetensors")])  # fmt: skip
+    assert result["step"] == 3 and result["images"] == 3 * 16
+    tensors, meta = load_exported(
+        tmp_path / "p.safetensors", "plausibility", "plausibility weights", "plausibility"
+    )
+    assert all(t.dtype == torch.float16 for t in tensors.values() if t.is_floating_point())
+    resumed = main(["--steps", "4", "--batch", "8", "--limit", "200", "--negatives-from", "", "--out", str(out),
+                    "--resume"])  # fmt: skip
+    assert resumed["step"] == 4
