@@ -26,6 +26,8 @@ from portraitist.quality.checks import verdicts
 README_PROMPT = "close-up portrait of a smiling woman with blond hair"
 CELL = 128
 CHECKS = ("face_found", "mesh_agrees", "eyes_match", "symmetric", "sharp", "well_formed")
+SHORT = {"face_found": "face", "mesh_agrees": "mesh", "eyes_match": "eyes", "symmetric": "symmetry", "sharp": "blur",
+         "well_formed": "malformed"}  # what a failed check is called on the sheet  # fmt: skip
 
 
 def main() -> None:
@@ -52,7 +54,7 @@ def main() -> None:
             outline=(40, 200, 60) if ok else (230, 40, 40),
             width=2,
         )
-        failed = [k.split("_")[0] for k in CHECKS if not v[k]]
+        failed = [SHORT[k] for k in CHECKS if not v[k]]
         draw.text((x + 5, y + CELL - 14), f"{i} " + ",".join(failed), fill=(255, 255, 255))
     flagged = sum(not v["passed"] for v in verdict)
     info = {"prompt": args.prompt, "model": args.model, "weights": faces[0].info.get("weights"), "seeds": "0-63",

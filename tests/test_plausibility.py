@@ -134,3 +134,13 @@ def test_the_trainer_learns_from_corruptions_and_a_folder_of_rejects(shared_data
     resumed = main(["--steps", "4", "--batch", "8", "--limit", "200", "--negatives-from", "", "--out", str(out),
                     "--resume"])  # fmt: skip
     assert resumed["step"] == 4
+
+
+def test_the_line_for_malformed_faces_is_where_labelled_faces_separate_best():
+    from portraitist.quality.calibrate import plausibility_line
+
+    scores = np.array([-30.0, -25, -22, -19, -12, -8, -5, -3])
+    malformed = np.array([True, True, True, False, True, False, False, False])
+    line = plausibility_line(scores, malformed)
+    assert line == pytest.approx(-20.5)  # flags 3 of 4 malformed, no well-formed face
+    assert plausibility_line(np.array([-1.0, 1.0]), np.array([True, False])) == 0.0

@@ -61,9 +61,7 @@ class FaceMeasures:
     sharpness: np.ndarray  # variance of the Laplacian of the grey 64 px image / its variance
     mouth_open: np.ndarray  # inner-lip gap / mouth width
     ita: np.ndarray  # individual typology angle (skin tone, degrees) from both cheeks
-    plausibility: (
-        np.ndarray
-    )  # the plausibility net's score, 1 = like real photographs (quality/plausibility.py)
+    plausibility: np.ndarray  # log-odds of a real photograph (quality/plausibility.py)
 
     def __len__(self) -> int:
         return len(self.face_score)

@@ -10,8 +10,8 @@ the plausibility line where it best separates the faces a person called malforme
 sheets marked "fit" (malformed_labels.json), then the landmark checks at one common tail so that
 the whole verdict passes 95.5% of the real faces. Measured and recorded: the pass rate on a second,
 disjoint real sample, and what the verdict flags on the labelled sheets (the "test" sheet was not
-used to place the line). The identity threshold is the SFace cosine that 0.1% of different-identity CelebA valid pairs exceed.
-Writes calibration.json.
+used to place the line). The identity threshold is the SFace cosine that 0.1% of
+different-identity CelebA valid pairs exceed. Writes calibration.json.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ face generators seen on our sheets: doubled features (ghost), melted features (w
 where none belongs (transplant) and blotchy, smeared skin (blotch).
 
 All work on (N, 3, H, W) float tensors in [-1, 1] inside a soft region of the face's middle (where
-eyes, nose and mouth are in every pack's framing), with a seeded torch.Generator.
+eyes, nose and mouth are in every pack's framing), drawing from a seeded torch.Generator, or from
+torch's global RNG when it is None (as in training, whose checkpoints save that RNG).
 """
 
 from __future__ import annotations
@@ -14,19 +15,21 @@ from collections.abc import Callable
 import torch
 from torch.nn import functional as F
 
-Corruption = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+Corruption = Callable[[torch.Tensor, torch.Generator | None], torch.Tensor]
 
 
-def _uniform(n: int, lo: float, hi: float, g: torch.Generator) -> torch.Tensor:
+def _uniform(n: int, lo: float, hi: float, g: torch.Generator | None) -> torch.Tensor:
     return torch.rand(n, generator=g) * (hi - lo) + lo
 
 
-def _centres(n: int, size: int, g: torch.Generator) -> torch.Tensor:
+def _centres(n: int, size: int, g: torch.Generator | None) -> torch.Tensor:
     """(n, 2) centres (y, x) in pixels, in the middle half of the image."""
     return _uniform(2 * n, 0.28 * size, 0.72 * size, g).view(n, 2)
 
 
-def soft_region(n: int, size: int, g: torch.Generator, lo: float = 0.12, hi: float = 0.3) -> torch.Tensor:
+def soft_region(
+    n: int, size: int, g: torch.Generator | None, lo: float = 0.12, hi: float = 0.3
+) -> torch.Tensor:
     """(n, 1, size, size) soft ellipses, radii lo..hi of the side, around central points."""
     c = _centres(n, size, g)
     r = _uniform(2 * n, lo * size, hi * size, g).view(n, 2)
@@ -36,7 +39,7 @@ def soft_region(n: int, size: int, g: torch.Generator, lo: float = 0.12, hi: flo
     return torch.sigmoid((1 - d) * 6).unsqueeze(1)
 
 
-def _shifted(x: torch.Tensor, g: torch.Generator, lo: int, hi: int) -> torch.Tensor:
+def _shifted(x: torch.Tensor, g: torch.Generator | None, lo: int, hi: int) -> torch.Tensor:
     n = len(x)
     mag = torch.randint(lo, hi + 1, (n, 2), generator=g) * (torch.randint(0, 2, (n, 2), generator=g) * 2 - 1)
     return torch.stack(
@@ -44,14 +47,14 @@ def _shifted(x: torch.Tensor, g: torch.Generator, lo: int, hi: int) -> torch.Ten
     )
 
 
-def ghost(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+def ghost(x: torch.Tensor, g: torch.Generator | None) -> torch.Tensor:
     """A shifted copy blended in: doubled eyes, two mouths."""
     n, size = len(x), x.shape[-1]
     alpha = _uniform(n, 0.35, 0.65, g).view(n, 1, 1, 1) * soft_region(n, size, g, 0.15, 0.35)
     return x * (1 - alpha) + _shifted(x, g, size // 20, size // 6) * alpha
 
 
-def warp(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+def warp(x: torch.Tensor, g: torch.Generator | None) -> torch.Tensor:
     """A smooth random displacement of 2-6 % of the side: melted, sliding features."""
     n, size = len(x), x.shape[-1]
     field = torch.randn(n, 2, 4, 4, generator=g)
@@ -63,7 +66,7 @@ def warp(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     return F.grid_sample(x, base + field.permute(0, 2, 3, 1), padding_mode="border", align_corners=True)
 
 
-def transplant(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+def transplant(x: torch.Tensor, g: torch.Generator | None) -> torch.Tensor:
     """A feathered patch of another face, or of another part of this one (an eye where the mouth
     belongs), pasted into the middle."""
     n, size = len(x), x.shape[-1]
@@ -74,7 +77,7 @@ def transplant(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     return x * (1 - mask) + donor * mask
 
 
-def blotch(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+def blotch(x: torch.Tensor, g: torch.Generator | None) -> torch.Tensor:
     """Low-frequency colour blotches over a smeared (blurred) region: mottled, waxy skin."""
     n, size = len(x), x.shape[-1]
     noise = torch.randn(n, 1, 6, 6, generator=g) + 0.3 * torch.randn(n, 3, 6, 6, generator=g)
@@ -93,7 +96,7 @@ CORRUPTIONS: dict[str, Corruption] = {
 }
 
 
-def corrupt(x: torch.Tensor, g: torch.Generator, max_kinds: int = 2) -> torch.Tensor:
+def corrupt(x: torch.Tensor, g: torch.Generator | None = None, max_kinds: int = 2) -> torch.Tensor:
     """Each image gets 1..max_kinds corruptions, chosen at random."""
     names = list(CORRUPTIONS)
     out = x

@@ -134,7 +134,7 @@ def main(argv=None) -> dict:
         if sources and args.generated_share > 0
         else None
     )
-    net = PlausibilityNet(args.width).to(memory_format=torch.channels_last)  # 1.9x faster here (bench)
+    net = PlausibilityNet(args.width).to(memory_format=torch.channels_last)  # as the attribute trainer
     ema = EMA(net, 0.998)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     run = TrainingRun(
@@ -148,7 +148,6 @@ def main(argv=None) -> dict:
         budget=budget,
     )
     run.resume_if_asked()
-    g = torch.Generator().manual_seed(args.seed)
 
     def step(progress: float) -> dict:
         for group in opt.param_groups:
@@ -163,7 +162,8 @@ def main(argv=None) -> dict:
             broken = np.concatenate([broken[: args.batch - n_gen], picked])
         x_broken = to_tensor(broken)
         n_corrupt = args.batch - n_gen
-        x_broken[:n_corrupt] = corrupt(x_broken[:n_corrupt], g)
+        # torch's global RNG draws the corruptions: checkpointed with the run, so resume is exact
+        x_broken[:n_corrupt] = corrupt(x_broken[:n_corrupt])
         broken = ((x_broken.permute(0, 2, 3, 1) + 1) * 127.5).round().clamp(0, 255).byte().numpy()
         images = np.concatenate([real[: args.batch], broken])
         images = jpeg_roundtrip(images, rng.integers(*JPEG_QUALITY, len(images), endpoint=True))
