@@ -12,8 +12,9 @@ from portraitist.data import to_tensor
 from portraitist.errors import InvalidInput
 from portraitist.quality.analysis import FaceMeasures
 from portraitist.quality.checks import calibration, verdicts
+from portraitist.quality.plausibility import jpeg_roundtrip
 from portraitist.training.corruptions import CORRUPTIONS, corrupt, soft_region
-from portraitist.training.plausibility import generated_faces, jpeg_roundtrip
+from portraitist.training.plausibility import generated_faces
 
 
 def faces(n=16, seed=0):

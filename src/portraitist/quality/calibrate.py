@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import load
-from .analysis import analyse
+from .analysis import FaceMeasures, analyse
 from .checks import CALIBRATION_PATH, verdicts
 
 EYE_PASS_RATE = 0.95
@@ -79,7 +79,7 @@ def plausibility_line(scores: np.ndarray, malformed: np.ndarray) -> float:
     return float(candidates[int(np.argmax(gain))])
 
 
-def verdict_thresholds(m, metric: dict, plausibility: float) -> dict:
+def verdict_thresholds(m: FaceMeasures, metric: dict, plausibility: float) -> dict:
     """The per-face verdict's thresholds: the plausibility line from the labelled sheets, then the
     landmark checks at one common tail, bisected so that VERDICT_PASS_RATE of these real faces pass
     the whole verdict."""
@@ -101,11 +101,15 @@ def verdict_thresholds(m, metric: dict, plausibility: float) -> dict:
     return t
 
 
-def flagged(sheets: list, thresholds: dict, use: str) -> dict:
-    """How the verdict treats the labelled faces of the sheets marked `use`."""
+def measured(sheets: list, use: str) -> tuple[FaceMeasures, np.ndarray]:
+    """The labelled faces of the sheets marked `use`, measured once, and which are malformed."""
     faces = np.concatenate([f for sheet, f, _ in sheets if sheet["use"] == use])
-    malformed = np.concatenate([m for sheet, _, m in sheets if sheet["use"] == use])
-    failed = np.array([not v.passed for v in verdicts(analyse(faces), thresholds)])
+    return analyse(faces), np.concatenate([m for sheet, _, m in sheets if sheet["use"] == use])
+
+
+def flagged(m: FaceMeasures, malformed: np.ndarray, thresholds: dict) -> dict:
+    """How the verdict treats labelled faces."""
+    failed = np.array([not v.passed for v in verdicts(m, thresholds)])
     return {
         "malformed": int(malformed.sum()),
         "malformed_flagged": int((failed & malformed).sum()),
@@ -163,10 +167,8 @@ def main() -> None:
         "plausibility": float(np.percentile(m.plausibility, 5)),
     }
     sheets = labelled_faces()
-    fit = [(f, mal) for sheet, f, mal in sheets if sheet["use"] == "fit"]
-    line = plausibility_line(analyse(np.concatenate([f for f, _ in fit])).plausibility,
-                             np.concatenate([mal for _, mal in fit]))  # fmt: skip
-    verdict = verdict_thresholds(m, thresholds, line)
+    fit, test = measured(sheets, "fit"), measured(sheets, "test")
+    verdict = verdict_thresholds(m, thresholds, plausibility_line(fit[0].plausibility, fit[1]))
     held_out = analyse(real_sample(args.per_pack, 1, exclude=taken)[0], progress=True)
     result = {
         "thresholds": thresholds,
@@ -181,8 +183,8 @@ def main() -> None:
             "verdict_pass_rate": float(np.mean([v.passed for v in verdicts(m, verdict)])),
             "verdict_pass_rate_held_out": float(np.mean([v.passed for v in verdicts(held_out, verdict)])),
             "held_out_images": len(held_out),
-            "labelled_sheets_fit": flagged(sheets, verdict, "fit"),
-            "labelled_sheets_test": flagged(sheets, verdict, "test"),
+            "labelled_sheets_fit": flagged(*fit, verdict),
+            "labelled_sheets_test": flagged(*test, verdict),
             "date": datetime.date.today().isoformat(),
             "command": f"python -m portraitist.quality.calibrate --per-pack {args.per_pack}",
         },

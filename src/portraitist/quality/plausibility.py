@@ -6,15 +6,28 @@ by faces a person labelled (calibrate.py), and re-roll prefers higher."""
 
 from __future__ import annotations
 
+import io
 import threading
 from functools import cache
 
 import numpy as np
+from PIL import Image
 
 from ..checkpoints import load_exported
 
 SCORING_JPEG_QUALITY = 90  # the packs' own: real and generated faces are compared alike
 _LOCK = threading.Lock()
+
+
+def jpeg_roundtrip(images: np.ndarray, qualities: np.ndarray | int) -> np.ndarray:
+    """(N, H, W, 3) uint8 through JPEG at each image's quality."""
+    q = np.broadcast_to(np.asarray(qualities), (len(images),))
+    out = np.empty_like(images)
+    for i, (img, quality) in enumerate(zip(images, q, strict=True)):
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, "JPEG", quality=int(quality))
+        out[i] = np.asarray(Image.open(buf).convert("RGB"))
+    return out
 
 
 @cache
@@ -35,14 +48,11 @@ def plausibility(images: np.ndarray, batch: int = 256) -> np.ndarray:
     import torch
 
     from ..data import to_tensor
-    from ..training.plausibility import jpeg_roundtrip
 
     with _LOCK:
         net = _net()
     images = np.asarray(images)
     if images.shape[1:3] != (64, 64):  # the net reads a 64 px face
-        from PIL import Image
-
         images = np.stack(
             [np.asarray(Image.fromarray(im).resize((64, 64), Image.Resampling.LANCZOS)) for im in images]
         )

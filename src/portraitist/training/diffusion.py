@@ -423,8 +423,9 @@ def main(argv=None) -> dict:
     ema = EMA(denoiser, args.ema)
     opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.0)
     modules = {"model": denoiser, "ema": ema.module}
-    power_emas = [PowerEMA(denoiser, s) for s in SNAPSHOT_SIGMAS] if args.posthoc_ema else []
-    modules |= {f"power_ema_{e.sigma:.2f}": e.module for e in power_emas}
+    power = {f"power_ema_{s:.2f}": PowerEMA(denoiser, s) for s in SNAPSHOT_SIGMAS} if args.posthoc_ema else {}
+    power_emas = list(power.values())
+    modules |= {name: e.module for name, e in power.items()}
     run = TrainingRun("diffusion", args, dist, modules, opt, rng, images_per_step=args.batch, budget=budget,
                       optional=tuple(modules)[2:])  # fmt: skip
     if power_emas and dist.main:
@@ -441,10 +442,8 @@ def main(argv=None) -> dict:
         run.state |= trained
         print(f"starting from {args.init_from} (step {run.state['step']}, {run.state['images']} images)")
     run.resume_if_asked()
-    for e in power_emas:
-        if (
-            not args.resume or f"power_ema_{e.sigma:.2f}" in run.absent
-        ):  # new to this run: from its EMA so far
+    for name, e in power.items():
+        if not args.resume or name in run.absent:  # new to this run: from its EMA so far
             e.module.load_state_dict(ema.module.state_dict())
     model = wrap_ddp(denoiser, dist)
 

@@ -15,12 +15,10 @@ of random quality, so the net cannot tell the classes apart by the packs' JPEG c
 from __future__ import annotations
 
 import hashlib
-import io
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from torch.nn import functional as F
 from tqdm import tqdm
 
@@ -30,6 +28,7 @@ from ..data import load, to_tensor
 from ..errors import InvalidInput
 from ..nets.plausibility_net import PlausibilityNet
 from ..paths import cache_dir
+from ..quality.plausibility import jpeg_roundtrip
 from .corruptions import corrupt
 from .data_mix import training_mixture
 from .loop import (
@@ -45,17 +44,6 @@ from .loop import (
 
 KIND = "plausibility"
 JPEG_QUALITY = (70, 95)  # training range; scoring uses 90, the packs' own quality
-
-
-def jpeg_roundtrip(images: np.ndarray, qualities: np.ndarray | int) -> np.ndarray:
-    """(N, H, W, 3) uint8 through JPEG at each image's quality."""
-    q = np.broadcast_to(np.asarray(qualities), (len(images),))
-    out = np.empty_like(images)
-    for i, (img, quality) in enumerate(zip(images, q, strict=True)):
-        buf = io.BytesIO()
-        Image.fromarray(img).save(buf, "JPEG", quality=int(quality))
-        out[i] = np.asarray(Image.open(buf).convert("RGB"))
-    return out
 
 
 def _caption_prompts(n: int, seed: int, limit: int | None) -> list[str]:

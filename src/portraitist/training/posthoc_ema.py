@@ -120,18 +120,16 @@ def reconstruct(folder: Path, sigma: float, step: int | None = None) -> tuple[di
             parts += [(path, s, sig) for sig in json.loads(f.metadata()["json"])["sigmas"]]
     weights = combination([(s, gamma_for(sig)) for _, s, sig in parts], step, sigma)
     out: dict[str, torch.Tensor] = {}
-    for path in dict.fromkeys(p for p, _, _ in parts):
-        tensors, _ = load_weights(path)
-        for w, (_, _, sig) in ((w, part) for w, part in zip(weights, parts, strict=True) if part[0] == path):
-            prefix = f"{sig:.4f}."
-            for k, v in tensors.items():
-                if not k.startswith(prefix):
-                    continue
+    loaded: tuple[Path | None, dict] = (None, {})
+    for w, (path, _, sig) in zip(weights, parts, strict=True):  # a file's parts are consecutive
+        if loaded[0] != path:
+            loaded = (path, load_weights(path)[0])
+        prefix = f"{sig:.4f}."
+        for k, v in loaded[1].items():
+            if k.startswith(prefix):
                 name = k[len(prefix) :]
-                if v.is_floating_point():
-                    out[name] = out.get(name, 0) + w * v.double()
-                else:  # counters and the like: the latest
-                    out[name] = v
+                # floats are combined; counters and the like: the latest
+                out[name] = out.get(name, 0) + w * v.double() if v.is_floating_point() else v
     out = {k: v.float() if v.is_floating_point() else v for k, v in out.items()}
     info = {
         "sigma_rel": sigma,
