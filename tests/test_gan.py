@@ -1,6 +1,8 @@
 """The StyleGAN-style generator, differentiable augmentation, the failure-mode monitors (each
 provoked on purpose), and the GAN trainer's checkpoints and export."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -145,3 +147,43 @@ def test_gan_trainer_resumes_and_exports(tiny_faces, tmp_path):
     a, b = gan.generate([3, 4], 0.85), gan.generate([3], 0.85)
     assert a.shape == (2, 16, 16, 3) and a.dtype == np.uint8
     assert np.abs(a[0].astype(int) - b[0].astype(int)).max() <= 1  # a seed is a face, alone or in a batch
+
+
+def test_gradient_penalty_is_the_squared_gradient_norm():
+    class Linear(torch.nn.Module):  # D(x) = <a, x>: its gradient is a at every image
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.Parameter(torch.randn(1, 3, 8, 8))
+
+        def forward(self, x):
+            return (x * self.a).sum(dim=(1, 2, 3))
+
+    D = Linear()
+    penalty = gan_trainer.gradient_penalty(D, torch.randn(4, 3, 8, 8), p=0.0)
+    assert penalty.item() == pytest.approx(D.a.pow(2).sum().item(), rel=1e-5)
+    penalty.backward()  # differentiable in D's weights, which is what the penalty trains
+    assert torch.allclose(D.a.grad, 2 * D.a.detach())
+
+
+def test_relativistic_loss_judges_each_generated_face_against_a_real_one():
+    real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5, 0.5])
+    d, g = gan_trainer.adversarial_losses("relativistic", real, fake)
+    assert d.item() == pytest.approx(torch.nn.functional.softplus(fake - real).mean().item())
+    assert g.item() == pytest.approx(torch.nn.functional.softplus(real - fake).mean().item())
+    # moving every logit by the same amount changes nothing (the logistic loss is not so)
+    assert gan_trainer.adversarial_losses("relativistic", real + 3, fake + 3)[0].item() == pytest.approx(
+        d.item()
+    )
+    assert gan_trainer.adversarial_losses("logistic", real + 3, fake + 3)[0].item() != pytest.approx(
+        gan_trainer.adversarial_losses("logistic", real, fake)[0].item()
+    )
+
+
+@pytest.mark.slow
+def test_gan_trainer_runs_the_r3gan_recipe(tiny_faces, tmp_path):
+    state = run_gan(
+        tiny_faces, tmp_path / "run", "--loss", "relativistic", "--r2-gamma", "0.1", "--steps", "17"
+    )
+    assert state["step"] == 17  # two penalised steps (0 and 16)
+    saved = json.loads((tmp_path / "run" / "ckpt" / "state.json").read_text())["args"]
+    assert saved["loss"] == "relativistic" and saved["r2_gamma"] == 0.1

@@ -11,7 +11,7 @@ from portraitist.checkpoints import load_exported
 from portraitist.data import to_tensor
 from portraitist.errors import InvalidInput
 from portraitist.quality.analysis import FaceMeasures
-from portraitist.quality.checks import calibration, verdicts
+from portraitist.quality.checks import calibration, malformation, verdicts
 from portraitist.quality.plausibility import jpeg_roundtrip
 from portraitist.training.corruptions import CORRUPTIONS, corrupt, soft_region
 from portraitist.training.plausibility import generated_faces
@@ -69,20 +69,25 @@ def _measures(n, **values):
 
 
 def test_the_verdict_flags_an_implausible_face_and_says_why():
-    t = calibration()["verdict_thresholds"]
-    m = _measures(2, plausibility=[t["plausibility"] + 1, t["plausibility"] - 5])
+    model = calibration()["verdict_thresholds"]["malformation"]
+    assert model["weights"]["plausibility"] < 0 and model["weights"]["face_score"] < 0  # lower is worse
+    m = _measures(2, plausibility=[10, -60], face_score=[0.95, 0.75])
     good, bad = verdicts(m)
     assert good.passed and good.well_formed
     assert not bad.passed and not bad.well_formed
-    assert bad.reasons == (
-        f"malformed face (plausibility {t['plausibility'] - 5:.1f} < {t['plausibility']:.1f})",
-    )
+    score = malformation(m.row(1), model)
+    assert score > 0 > malformation(m.row(0), model)
+    assert bad.reasons == (f"malformed face (score {score:+.1f} > 0: plausibility -60.0, detector 0.75)",)
     assert bad.as_dict()["well_formed"] is False
+    # the evaluation's population rate: plausibility alone, at real faces' 5th percentile
+    line = calibration()["thresholds"]["plausibility"]
+    m = _measures(2, plausibility=[line + 1, line - 1])
+    assert [v.well_formed for v in verdicts(m, calibration()["thresholds"])] == [True, False]
 
 
 def test_the_calibration_records_how_often_real_faces_pass_the_verdict():
     cal = calibration()
-    assert set(cal["verdict_thresholds"]) == set(cal["thresholds"])
+    assert set(cal["verdict_thresholds"]) == set(cal["thresholds"]) - {"plausibility"} | {"malformation"}
     measured = cal["measured_on"]
     assert 0.94 <= measured["verdict_pass_rate"] <= 0.96
     assert measured["verdict_pass_rate_held_out"] >= 0.93 and measured["held_out_images"] >= 3000
@@ -108,7 +113,6 @@ def test_real_faces_score_above_the_same_faces_broken(real_valid):
     p_real, p_broken = plausibility(real), plausibility(broken)
     auc = (p_real[:, None] > p_broken[None]).mean()
     assert auc > 0.9, auc
-    assert np.mean(p_real >= calibration()["verdict_thresholds"]["plausibility"]) >= 0.9
     # other sizes are scored at 64 px
     big = np.stack([np.kron(f, np.ones((2, 2, 1), np.uint8)) for f in real[:4]])
     assert np.allclose(plausibility(big), p_real[:4], atol=1.0)  # log-odds
@@ -138,10 +142,33 @@ def test_the_trainer_learns_from_corruptions_and_a_folder_of_rejects(shared_data
 
 
 def test_the_line_for_malformed_faces_is_where_labelled_faces_separate_best():
-    from portraitist.quality.calibrate import plausibility_line
+    from portraitist.quality.calibrate import auc, best_line
 
-    scores = np.array([-30.0, -25, -22, -19, -12, -8, -5, -3])
-    malformed = np.array([True, True, True, False, True, False, False, False])
-    line = plausibility_line(scores, malformed)
-    assert line == pytest.approx(-20.5)  # flags 3 of 4 malformed, no well-formed face
-    assert plausibility_line(np.array([-1.0, 1.0]), np.array([True, False])) == 0.0
+    scores = np.array([30.0, 25, 22, 19, 12, 8, 5, 3])
+    malformed = np.array([True, True, True, False, False, True, False, False])
+    assert best_line(scores, malformed) == pytest.approx(20.5)  # flags 3 of 4 malformed, no well-formed face
+    assert best_line(np.array([-1.0, 1.0]), np.array([False, True])) == 0.0
+    assert auc(scores, malformed) == pytest.approx(14 / 16)  # 2 of the 16 pairs in the wrong order
+    assert auc(np.array([1.0, 1.0]), np.array([True, False])) == 0.5
+
+
+def test_the_malformation_score_weighs_the_measures_that_tell_malformed_faces_apart():
+    from portraitist.quality.calibrate import malformation_model
+
+    rng = np.random.default_rng(0)
+    malformed = np.arange(200) < 80
+    # malformed faces: lower plausibility and detector confidence, each overlapping the well-formed
+    plaus = np.where(malformed, -25, -10) + rng.normal(0, 8, 200)
+    face = np.where(malformed, 0.88, 0.93) + rng.normal(0, 0.03, 200)
+    m = _measures(200, plausibility=plaus, face_score=face)
+    model = malformation_model(m, malformed)
+    assert model["weights"]["plausibility"] < 0 and model["weights"]["face_score"] < 0
+    flagged = np.array([malformation(m.row(i), model) > 0 for i in range(200)])
+    both = np.mean(flagged[malformed]) - np.mean(flagged[~malformed])
+
+    def separation(x):  # the best any line on one measure alone does
+        best = [np.mean(x[malformed] < t) - np.mean(x[~malformed] < t) for t in np.unique(x)]
+        return max(best)
+
+    assert both > max(separation(plaus), separation(face)) + 0.05
+    assert model == malformation_model(m, malformed)  # deterministic

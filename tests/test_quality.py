@@ -36,6 +36,7 @@ def test_real_photos_score_at_the_ceiling(real_valid):
     assert rate(v, "face_found") >= 0.99
     assert rate(v, "eyes_match") >= 0.85
     assert rate(v, "sharp") >= 0.85
+    assert rate(v, "well_formed") >= 0.95
 
 
 def test_noise_has_no_face(instruments):

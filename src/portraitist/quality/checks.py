@@ -3,9 +3,10 @@
 
 Two sets of thresholds live there. `thresholds` put each measure's line where 95% of real faces
 pass it: the evaluation's population rates (eyes consistent, sharp ...) use them. A per-face
-verdict combines every check, so its own `verdict_thresholds` are set jointly: the plausibility
-line where it best separates faces a person labelled malformed, the landmark checks loosened until
-the whole verdict passes 95% of real faces (docs/evaluation.md)."""
+verdict combines every check, so its own `verdict_thresholds` are set jointly: a malformation score
+(the plausibility net and the detector's confidence weighed together, `malformation`) fitted to faces
+a person labelled malformed, its line where it best separates them, then the landmark checks
+loosened until the whole verdict passes 95% of real faces (docs/evaluation.md)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,12 @@ class Verdict:
         return {**asdict(self), "passed": self.passed}
 
 
+def malformation(r: dict, model: dict) -> float:
+    """Log-odds that a person would call this face malformed, less the line: above 0 is flagged.
+    `model` (calibration.json) is a logistic regression on measures of labelled faces."""
+    return float(model["bias"] + sum(w * r[name] for name, w in model["weights"].items()))
+
+
 def verdicts(m: FaceMeasures, thresholds: dict | None = None) -> list[Verdict]:
     """One verdict per face; `thresholds` default to the per-face verdict's."""
     t = thresholds or calibration()["verdict_thresholds"]
@@ -76,9 +83,15 @@ def verdicts(m: FaceMeasures, thresholds: dict | None = None) -> list[Verdict]:
         sharp = r["sharpness"] >= t["sharpness"]
         if not sharp:
             reasons.append(f"blurry ({r['sharpness']:.3f} < {t['sharpness']:.3f})")
-        well_formed = r["plausibility"] >= t["plausibility"]
+        if "malformation" in t:  # the per-face verdict: a score fitted to faces a person labelled
+            score = malformation(r, t["malformation"])
+            well_formed = score <= 0
+            why = f"score {score:+.1f} > 0: plausibility {r['plausibility']:.1f}, detector {r['face_score']:.2f}"
+        else:  # the population rates: the real faces' 5th percentile of plausibility
+            well_formed = r["plausibility"] >= t["plausibility"]
+            why = f"plausibility {r['plausibility']:.1f} < {t['plausibility']:.1f}"
         if found and not well_formed:
-            reasons.append(f"malformed face (plausibility {r['plausibility']:.1f} < {t['plausibility']:.1f})")
+            reasons.append(f"malformed face ({why})")
         out.append(Verdict(bool(found), bool(mesh), bool(eyes), bool(symmetric), bool(sharp), bool(well_formed),
                            tuple(reasons)))  # fmt: skip
     return out
@@ -89,7 +102,7 @@ def score(m: FaceMeasures, i: int, thresholds: dict | None = None) -> float:
     t = thresholds or calibration()["verdict_thresholds"]
     r = m.row(i)
     if r["mesh_found"] <= 0:
-        return r["face_score"] + r["plausibility"] / 10 - 10.0
+        return r["face_score"] - malformation(r, t["malformation"]) / 4 - 10.0
     margins = [
         r["face_score"] - t["face_score"],
         r["iris_ratio"] - t["iris_ratio"],
@@ -97,6 +110,6 @@ def score(m: FaceMeasures, i: int, thresholds: dict | None = None) -> float:
         t["gaze_diff"] - r["gaze_diff"],
         (t["asymmetry"] - r["asymmetry"]) * 5,
         np.log((r["sharpness"] + 1e-6) / t["sharpness"]),
-        (r["plausibility"] - t["plausibility"]) / 10,  # log-odds: tens between faces
+        -malformation(r, t["malformation"]) / 4,  # log-odds: a few units between faces
     ]
     return float(min(margins))

@@ -2,7 +2,10 @@
 
     portraitist train gan --data celeba64,fairface64,utkface64 --minutes 60 --out runs/gan
 
-Recipe: non-saturating logistic loss; lazy R1 penalty on real images every 16 steps; adaptive
+Recipe: non-saturating logistic loss; lazy R1 penalty on real images every 16 steps (with
+`--loss relativistic --r2-gamma G`, R3GAN's recipe instead: the relativistic pairing loss, whose
+one term compares a real face with a generated one, and gradient penalties on both real (R1) and
+generated (R2) images, which together make its training provably local-convergent); adaptive
 differentiable augmentation (ADA: p follows r_t towards 0.6) for both real and generated images;
 style mixing; EMA generator; the running average w for the truncation trick. The data mixture is
 the diffusion model's (data_mix.py): CelebA, FairFace and UTKFace in thirds, balanced by race.
@@ -59,6 +62,8 @@ def parse(argv=None) -> argparse.Namespace:
     ap.add_argument("--cap", type=int, help="widest layer, at low resolution (default 4x base)")
     ap.add_argument("--z-dim", type=int, default=128)
     ap.add_argument("--r1-gamma", type=float, default=0.1)
+    ap.add_argument("--r2-gamma", type=float, default=0.0, help="gradient penalty on generated images")
+    ap.add_argument("--loss", choices=("logistic", "relativistic"), default="logistic")
     ap.add_argument("--ada-target", type=float, default=0.6)
     ap.add_argument(
         "--ada-kimg", type=float, default=500,
@@ -79,6 +84,24 @@ def networks(args) -> tuple[Generator, Discriminator]:
 def grad_norm(module: torch.nn.Module) -> float:
     norms = [p.grad.detach().norm() for p in module.parameters() if p.grad is not None]
     return float(torch.stack(norms).norm()) if norms else 0.0
+
+
+def gradient_penalty(D: Discriminator, x: torch.Tensor, p: float) -> torch.Tensor:
+    """Mean squared norm of D's gradient at the images x (R1 at real images, R2 at generated ones)."""
+    x = x.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(augment(x, p)).sum(), x, create_graph=True)
+    return grad.pow(2).sum(dim=(1, 2, 3)).mean()
+
+
+def adversarial_losses(
+    kind: str, d_real: torch.Tensor, d_fake: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(D's loss, G's loss) from D's logits on real and generated images. Logistic: each image judged
+    alone; relativistic (RpGAN): each generated image judged against a real one, so neither
+    network can win by moving every logit at once."""
+    if kind == "relativistic":
+        return F.softplus(d_fake - d_real).mean(), F.softplus(d_real - d_fake).mean()
+    return F.softplus(d_fake).mean() + F.softplus(-d_real).mean(), F.softplus(-d_fake).mean()
 
 
 def mixed_ws(G: Generator, n: int) -> torch.Tensor:
@@ -144,11 +167,11 @@ def main(argv=None) -> dict:
         with torch.no_grad():
             fake = G.synthesis(mixed_ws(G, args.batch))
         d_real, d_fake = D(augment(real, ada.p)), D(augment(fake, ada.p))
-        d_loss = d_main = F.softplus(d_fake).mean() + F.softplus(-d_real).mean()
-        if step % R1_EVERY == 0:
-            real_r1 = real.detach().requires_grad_(True)
-            (grad,) = torch.autograd.grad(D(augment(real_r1, ada.p)).sum(), real_r1, create_graph=True)
-            d_loss = d_loss + args.r1_gamma / 2 * grad.pow(2).sum(dim=(1, 2, 3)).mean() * R1_EVERY
+        d_loss = d_main = adversarial_losses(args.loss, d_real, d_fake)[0]
+        if step % R1_EVERY == 0:  # lazy: every R1_EVERY steps, scaled up to match
+            d_loss = d_loss + args.r1_gamma / 2 * gradient_penalty(D, real, ada.p) * R1_EVERY
+            if args.r2_gamma:
+                d_loss = d_loss + args.r2_gamma / 2 * gradient_penalty(D, fake, ada.p) * R1_EVERY
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         average_gradients(D, dist)
@@ -157,7 +180,10 @@ def main(argv=None) -> dict:
         ada.update(d_real)
         # --- generator
         w = mixed_ws(G, args.batch)
-        g_loss = F.softplus(-D(augment(G.synthesis(w), ada.p))).mean()
+        if args.loss == "relativistic":
+            with torch.no_grad():  # the real side carries no gradient to G
+                d_real = D(augment(real, ada.p))
+        g_loss = adversarial_losses(args.loss, d_real.detach(), D(augment(G.synthesis(w), ada.p)))[1]
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         average_gradients(G, dist)
