@@ -3,6 +3,7 @@ from a run's snapshots and measure each side by side, with the run's own export 
 
     python bench/ema_sweep.py RUN/ema-snapshots --model RUN/EXPORT.safetensors \
         [--sigmas 0.05,0.075,0.10,0.15] [--n 1000] [--write-best FILE]
+    python bench/ema_sweep.py --model OTHER.safetensors        # the same row for any model, e.g. the shipped one
 
 Each row: N faces at default settings, each prompted with the caption of a random held-out CelebA
 face (score_diffusion.py's recipe, same prompts and seeds for every row), scored against CelebA
@@ -39,7 +40,7 @@ def with_ema(model: FaceDiffusion, snapshots: Path, sigma: float) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("snapshots", type=Path)
+    ap.add_argument("snapshots", type=Path, nargs="?", help="the run's ema-snapshots folder")
     ap.add_argument("--model", type=Path, required=True, help="the run's export (its configuration, its EMA)")
     ap.add_argument("--sigmas", default="0.05,0.075,0.10,0.15")
     ap.add_argument("--n", type=int, default=1000)
@@ -52,20 +53,21 @@ def main() -> None:
     model = FaceDiffusion.from_pretrained(args.model)
     rows = []
     print("| EMA | step | fd_effnet | precision | recall | QA pass |\n|---|---:|---:|---:|---:|---:|")
-    for sigma in [None, *(float(s) for s in args.sigmas.split(","))]:
+    sigmas = [float(s) for s in args.sigmas.split(",") if s] if args.snapshots else []
+    for sigma in [None, *sigmas]:
         info = with_ema(model, args.snapshots, sigma) if sigma else {"step": "export"}
         images = run(model, prompts, list(range(args.n)))
         s = describe(images)
         metrics = set_metrics(s, reference, args.n, images) | qa_summary(s.measures)
         rows.append((sigma, info, metrics))
         tag = f"{args.n // 1000}k" if args.n % 1000 == 0 else str(args.n)
-        print(f"| {'trainer EMA (export)' if sigma is None else f'sigma_rel {sigma}'} | {info['step']} "
+        print(f"| {args.model.name + ' as saved' if sigma is None else f'sigma_rel {sigma}'} | {info['step']} "
               f"| {metrics[f'fd_effnet_{tag}']:.2f} | {metrics[f'precision_effnet_{tag}']:.3f} "
               f"| {metrics[f'recall_effnet_{tag}']:.3f} | {metrics['qa_pass_rate']:.3f} |", flush=True)  # fmt: skip
     if args.write_best:
         fd = next(k for k in rows[0][2] if k.startswith("fd_effnet_"))
         sigma, _, _ = min(rows, key=lambda r: r[2][fd])
-        if sigma is None:
+        if sigma is None:  # (also where no snapshots were given)
             print("the trainer's own EMA measures best: nothing written")
             return
         info = with_ema(model, args.snapshots, sigma)

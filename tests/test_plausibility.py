@@ -172,3 +172,16 @@ def test_the_malformation_score_weighs_the_measures_that_tell_malformed_faces_ap
 
     assert both > max(separation(plaus), separation(face)) + 0.05
     assert model == malformation_model(m, malformed)  # deterministic
+
+
+def test_each_held_out_sheet_is_reported_on_its_own():
+    from portraitist.quality.calibrate import per_sheet
+
+    sheets = [({"first_seed": s, "count": 2, "use": use}, np.zeros((2, 64, 64, 3), np.uint8), None)
+              for s, use in ((0, "test"), (2, "fit"), (4, "test"))]  # fmt: skip
+    m = _measures(4, plausibility=[10, -60, -60, -60], face_score=[0.95, 0.75, 0.75, 0.75])
+    malformed = np.array([False, True, False, True])
+    report = per_sheet(sheets, "test", m, malformed, calibration()["verdict_thresholds"])
+    assert list(report) == ["0-1", "4-5"]
+    assert report["0-1"]["malformed_flagged"] == 1 and report["0-1"]["well_formed_flagged"] == 0
+    assert report["4-5"]["malformed_flagged"] == 1 and report["4-5"]["well_formed_flagged"] == 1

@@ -69,11 +69,8 @@ class FaceMeasures:
     def row(self, i: int) -> dict[str, float]:
         return {f.name: float(getattr(self, f.name)[i]) for f in fields(self)}
 
-    @staticmethod
-    def concat(parts: list[FaceMeasures]) -> FaceMeasures:
-        return FaceMeasures(
-            **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(FaceMeasures)}
-        )
+    def subset(self, rows: slice | np.ndarray) -> FaceMeasures:
+        return FaceMeasures(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
 
 
 def detect(images: np.ndarray) -> tuple[np.ndarray, list[np.ndarray | None]]:

@@ -129,6 +129,17 @@ def measured(sheets: list, use: str) -> tuple[FaceMeasures, np.ndarray]:
     return analyse(faces), np.concatenate([m for sheet, _, m in sheets if sheet["use"] == use])
 
 
+def per_sheet(sheets: list, use: str, m: FaceMeasures, malformed: np.ndarray, thresholds: dict) -> dict:
+    """flagged() for each sheet marked `use`, by its seeds, from the measures of all of them."""
+    out, start = {}, 0
+    for sheet, faces, _ in (s for s in sheets if s[0]["use"] == use):
+        rows = slice(start, start + len(faces))
+        seeds = f"{sheet['first_seed']}-{sheet['first_seed'] + sheet['count'] - 1}"
+        out[seeds] = flagged(m.subset(rows), malformed[rows], thresholds)
+        start += len(faces)
+    return out
+
+
 def auc(scores: np.ndarray, malformed: np.ndarray) -> float:
     """The probability that a malformed face scores above a well-formed one (ties count half)."""
     a, b = scores[malformed][:, None], scores[~malformed][None]
@@ -223,7 +234,7 @@ def main() -> None:
             "verdict_pass_rate_held_out_by_pack": by_pack,
             "held_out_images": len(held_out),
             "labelled_sheets_fit": flagged(*fit, verdict),
-            "labelled_sheets_test": flagged(*test, verdict),
+            "labelled_sheets_test": per_sheet(sheets, "test", *test, verdict),
             "date": datetime.date.today().isoformat(),
             "command": f"python -m portraitist.quality.calibrate --per-pack {args.per_pack}",
         },
