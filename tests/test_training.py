@@ -96,6 +96,31 @@ def test_a_run_killed_and_resumed_ends_with_the_weights_of_an_uninterrupted_run(
 
 
 @pytest.mark.slow
+def test_sigterm_ends_a_run_with_its_checkpoint_and_export(demographic_pack, tmp_path):
+    """A session that ends sends SIGTERM: the run stops after its current step, checkpoints that
+    step and exports, instead of losing what it trained since the last periodic checkpoint."""
+    from portraitist.checkpoints import load_weights
+
+    run = tmp_path / "run"
+    cmd = [PY, "-m", "portraitist.cli", "train", "autoencoder", "--data", str(demographic_pack), "--batch", "4",
+           "--minutes", "60", "--checkpoint-minutes", "60", "--sample-minutes", "100", "--out", str(run),
+           "--export", str(run / "ae.safetensors")]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = ""
+    while not re.search(r"autoencoder: [1-9]\d*img", seen):  # the bar has counted a trained batch
+        char = proc.stdout.read(1)
+        assert char, f"the run ended before it could be stopped: {seen[-2000:]}"
+        seen += char
+    proc.send_signal(signal.SIGTERM)
+    out = proc.stdout.read()
+    assert proc.wait() == 0, out[-2000:]
+    assert "stopped by SIGTERM" in out
+    state = json.loads((run / "ckpt" / "state.json").read_text())
+    assert state["stopped_by"] == "SIGTERM" and state["step"] >= 1  # the steps since the start are kept
+    assert load_weights(run / "ae.safetensors")[1]["step"] == state["step"]
+
+
+@pytest.mark.slow
 def test_ddp_with_two_processes_keeps_replicas_identical(demographic_pack, tiny_autoencoder, tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(

@@ -21,6 +21,8 @@ import math
 import os
 import random
 import shutil
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -290,6 +292,7 @@ class Budget:
         self.seconds = minutes * 60 if minutes is not None else math.inf
         self.every = every
         self.last = dict.fromkeys(every, self.start)
+        self.stop_signal: str | None = None  # set when the process was asked to stop (SIGTERM)
 
     def elapsed(self) -> float:
         return time.time() - self.start
@@ -298,7 +301,7 @@ class Budget:
         return self.elapsed() >= self.seconds
 
     def done(self, step: int) -> bool:
-        return self.out_of_time() or (self.steps is not None and step >= self.steps)
+        return bool(self.stop_signal) or self.out_of_time() or (self.steps is not None and step >= self.steps)
 
     def progress(self, step: int = 0) -> float:
         """The share of the budget spent; by steps where steps are the budget, so that learning-rate
@@ -352,6 +355,7 @@ class TrainingRun:
             self.args.out, self.modules, self.optimizer, self.data_rng, self.optional
         )
         self.absent = tuple(self.state.pop("absent_modules"))
+        self.state.pop("stopped_by", None)
         print(f"resumed {self.args.out} at step {self.state['step']}")
         return True
 
@@ -367,6 +371,7 @@ class TrainingRun:
         started = budget.elapsed()
         bar = tqdm(desc=self.name, unit="img", disable=not dist.main, mininterval=5)
         losses: list[float] = []
+        previous = _stop_on_sigterm(budget)
         while not broadcast_stop(budget.done(state["step"]), dist):
             numbers = step(broadcast_progress(budget.progress(state["step"]), dist))
             state["step"] += 1
@@ -387,11 +392,32 @@ class TrainingRun:
             if dist.main and preview and budget.due("sample"):
                 preview()
         bar.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        if budget.stop_signal:
+            state["stopped_by"] = budget.stop_signal
+            print(f"stopped by {budget.stop_signal} after step {state['step']}: checkpointing", flush=True)
         print(f"rank {dist.rank} parameters {fingerprint(next(iter(self.modules.values())))} "
               f"after step {state['step']}", flush=True)  # fmt: skip
         if dist.main:
             self.checkpoint()
         return state
+
+
+def _stop_on_sigterm(budget: Budget):
+    """A SIGTERM (a session ending, `kill`) ends the run after the current step, with the usual
+    checkpoint and export, so nothing since the last periodic checkpoint is lost. A second SIGTERM
+    kills at once (the handler puts the previous one back). Returns the previous handler, or None
+    where signals cannot be handled (not the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame) -> None:
+        budget.stop_signal = "SIGTERM"
+        signal.signal(signal.SIGTERM, previous)
+
+    previous = signal.signal(signal.SIGTERM, handler) or signal.SIG_DFL
+    return previous
 
 
 def start_budget(args) -> Budget:
