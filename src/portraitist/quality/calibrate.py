@@ -6,13 +6,13 @@ Thresholds are percentiles of the real distribution over the valid splits of the
 (a seeded sample). `thresholds` (the evaluation's population rates): sharpness and plausibility at
 the 5th percentile, asymmetry at the 95th, and the three eye measures at a common percentile
 chosen so that 95% of real faces pass all three together. `verdict_thresholds` (per-face QA):
-a malformation score (the plausibility net's log-odds and the detector's confidence, weighed by
-a logistic regression) fitted to the faces a person labelled on the sheets
-marked "fit" (malformed_labels.json), its line where it separates them best, then the landmark
-checks at one common tail so that the whole verdict passes 95.5% of the real faces. Measured and recorded: the pass rate on a second,
-disjoint real sample, and what the verdict flags on the labelled sheets (the "test" sheet was not
-used to place the line). The identity threshold is the SFace cosine that 0.1% of
-different-identity CelebA valid pairs exceed. Writes calibration.json.
+a malformation score (the plausibility net's log-odds and the detector's confidence, weighed by a
+logistic regression) fitted to the faces a person labelled on the sheets marked "fit"
+(malformed_labels.json), its line where it separates them best; then the landmark checks at one
+common tail so that the whole verdict passes 95.5% of the real faces. Measured and recorded: the
+pass rate on a second, disjoint real sample (and per pack), and what the verdict flags on each
+labelled sheet marked "test" (not used to fit anything). The identity threshold is the SFace
+cosine that 0.1% of different-identity CelebA valid pairs exceed. Writes calibration.json.
 """
 
 from __future__ import annotations
