@@ -22,20 +22,17 @@ from pathlib import Path
 from score_diffusion import run
 
 from portraitist.captions import caption
-from portraitist.checkpoints import load_weights
 from portraitist.data import load
-from portraitist.evaluation.evaluate import describe, describe_real, qa_summary, reference_set, set_metrics
+from portraitist.evaluation.evaluate import (
+    EvalConfig,
+    describe,
+    describe_real,
+    qa_summary,
+    reference_set,
+    set_metrics,
+)
 from portraitist.pipelines.face_diffusion import FaceDiffusion
-from portraitist.training.posthoc_ema import reconstruct
-
-
-def with_ema(model: FaceDiffusion, snapshots: Path, sigma: float) -> dict:
-    """Load the rebuilt EMA of width sigma into the model's denoiser; returns what it was made of."""
-    weights, info = reconstruct(snapshots, sigma)
-    model.denoiser.net.load_state_dict(
-        {k[len("net.") :]: v for k, v in weights.items() if k.startswith("net.")}
-    )
-    return info
+from portraitist.training.posthoc_ema import load_rebuilt, save_rebuilt
 
 
 def main() -> None:
@@ -49,30 +46,33 @@ def main() -> None:
     rng = random.Random(0)
     celeba = load("celeba64", progress=False).filter(split="valid")
     prompts = [caption(celeba.labels[rng.choice(celeba.index)], rng) for _ in range(args.n)]
-    reference = describe_real(reference_set("celeba64", 5000), "reference")
+    config = EvalConfig()  # the realism bench's reference: CelebA valid
+    reference = describe_real(reference_set(config.ref, config.ref_limit), "reference")
     model = FaceDiffusion.from_pretrained(args.model)
     rows = []
     print("| EMA | step | fd_effnet | precision | recall | QA pass |\n|---|---:|---:|---:|---:|---:|")
     sigmas = [float(s) for s in args.sigmas.split(",") if s] if args.snapshots else []
     for sigma in [None, *sigmas]:
-        info = with_ema(model, args.snapshots, sigma) if sigma else {"step": "export"}
+        info = load_rebuilt(model, args.snapshots, sigma, model=args.model) if sigma else {"step": "export"}
         images = run(model, prompts, list(range(args.n)))
         s = describe(images)
         metrics = set_metrics(s, reference, args.n, images) | qa_summary(s.measures)
         rows.append((sigma, info, metrics))
-        tag = f"{args.n // 1000}k" if args.n % 1000 == 0 else str(args.n)
+        fd, precision, recall = (
+            next(k for k in metrics if k.startswith(f"{m}_effnet_")) for m in ("fd", "precision", "recall")
+        )  # named by n, e.g. fd_effnet_1k
         print(f"| {args.model.name + ' as saved' if sigma is None else f'sigma_rel {sigma}'} | {info['step']} "
-              f"| {metrics[f'fd_effnet_{tag}']:.2f} | {metrics[f'precision_effnet_{tag}']:.3f} "
-              f"| {metrics[f'recall_effnet_{tag}']:.3f} | {metrics['qa_pass_rate']:.3f} |", flush=True)  # fmt: skip
+              f"| {metrics[fd]:.2f} | {metrics[precision]:.3f} | {metrics[recall]:.3f} "
+              f"| {metrics['qa_pass_rate']:.3f} |", flush=True)  # fmt: skip
     if args.write_best:
         fd = next(k for k in rows[0][2] if k.startswith("fd_effnet_"))
         sigma, _, _ = min(rows, key=lambda r: r[2][fd])
         if sigma is None:  # (also where no snapshots were given)
             print("the trainer's own EMA measures best: nothing written")
             return
-        info = with_ema(model, args.snapshots, sigma)
-        record = {k: v for k, v in load_weights(args.model)[1].items() if k not in ("kind", "config")}
-        model.save_pretrained(args.write_best, **(record | {"posthoc_ema": info}))
+        save_rebuilt(
+            model, args.model, args.write_best, load_rebuilt(model, args.snapshots, sigma, model=args.model)
+        )
         print(f"wrote {args.write_best}: sigma_rel {sigma}")
 
 

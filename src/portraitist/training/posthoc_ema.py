@@ -140,6 +140,27 @@ def reconstruct(folder: Path, sigma: float, step: int | None = None) -> tuple[di
     return out, info
 
 
+def load_rebuilt(
+    pipe, snapshots: Path, sigma: float, step: int | None = None, model: object = "this model"
+) -> dict:
+    """Put the EMA of width `sigma` rebuilt from `snapshots` into a FaceDiffusion pipeline's
+    denoiser; returns what it was made of (reconstruct's info)."""
+    weights, info = reconstruct(snapshots, sigma, step)
+    own = {k[len("net.") :]: v for k, v in weights.items() if k.startswith("net.")}
+    try:
+        pipe.denoiser.net.load_state_dict(own)
+    except RuntimeError as e:
+        raise CheckpointError(f"the snapshots in {snapshots} do not fit {model}: {e}") from e
+    return info
+
+
+def save_rebuilt(pipe, model: Path, out: Path, info: dict) -> None:
+    """Write the pipeline with the training record of the exported `model` and the rebuild's info."""
+    _, meta = load_weights(model)
+    record = {k: v for k, v in meta.items() if k not in ("kind", "config")}
+    pipe.save_pretrained(out, **(record | {"posthoc_ema": info}))
+
+
 def main(argv=None) -> None:
     """Write a model file whose denoiser is the EMA of the chosen width, rebuilt from a run's snapshots."""
     import argparse
@@ -160,16 +181,9 @@ def main(argv=None) -> None:
     ap.add_argument("--step", type=int, help="rebuild as of this step (default: the last snapshot)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
-    weights, info = reconstruct(args.snapshots, args.sigma, args.step)
     pipe = FaceDiffusion.from_pretrained(args.model)
-    own = {k[len("net.") :]: v for k, v in weights.items() if k.startswith("net.")}
-    try:
-        pipe.denoiser.net.load_state_dict(own)
-    except RuntimeError as e:
-        raise CheckpointError(f"the snapshots in {args.snapshots} do not fit {args.model}: {e}") from e
-    _, meta = load_weights(args.model)
-    record = {k: v for k, v in meta.items() if k not in ("kind", "config")}  # its training record
-    pipe.save_pretrained(args.out, **(record | {"posthoc_ema": info}))
+    info = load_rebuilt(pipe, args.snapshots, args.sigma, args.step, args.model)
+    save_rebuilt(pipe, args.model, args.out, info)
     print(
         f"wrote {args.out}: sigma_rel {args.sigma} at step {info['step']} from {info['snapshots']} snapshots"
     )
