@@ -6,7 +6,7 @@ from dataclasses import fields
 
 import pytest
 
-from portraitist.captions import caption
+from portraitist.captions import LABEL_GROUPS, caption, forget
 from portraitist.data import FaceLabels, load
 from portraitist.data.schema import HAIR_COLOURS, RACES
 
@@ -106,8 +106,10 @@ def check(labels: FaceLabels, text: str) -> None:
             "nineties",
         ]
         assert str(labels.age_low) in t or decade[labels.age_low // 10 - 2] in t, text
-    for word in ("beard", "mustache", "moustache", "lipstick", "earrings", "necklace", "hat", "tie"):
-        assert word not in t or any(v for v in labels.known().values()), text
+    said = {"beard": "beard", "mustache": "mustache", "moustache": "mustache", "lipstick": "lipstick",
+            "earrings": "earrings", "necklace": "necklace", "hat": "hat", "tie": "necktie"}  # fmt: skip
+    for word, label in said.items():
+        assert not re.search(rf"\b{word}\b", t) or getattr(labels, label) is not None, text
 
 
 def test_captions_agree_with_random_labels():
@@ -120,6 +122,36 @@ def test_captions_agree_with_random_labels():
 def test_nothing_known_gives_a_plain_caption():
     text = caption(FaceLabels(), 0)
     assert re.fullmatch(r"[a-z -]+ (a|an) (person|individual)", text), text
+
+
+def test_label_groups_cover_every_label_once():
+    grouped = [name for group in LABEL_GROUPS for name in group]
+    assert sorted(grouped) == sorted(f.name for f in fields(FaceLabels))
+
+
+def test_forget_keeps_groups_whole_and_captions_stay_true():
+    rng = random.Random(3)
+    kept_counts = []
+    for _ in range(2000):
+        labels = random_labels(rng)
+        keep = rng.random()
+        sparse = forget(labels, keep, rng)
+        for group in LABEL_GROUPS:  # a group is kept as it was, or forgotten whole
+            now = [getattr(sparse, n) for n in group]
+            assert now == [getattr(labels, n) for n in group] or all(v is None for v in now)
+        check(sparse, caption(sparse, rng))  # still a true caption of the same face
+        kept_counts.append((keep, len(sparse.known()) / max(len(labels.known()), 1)))
+    low = [k for keep, k in kept_counts if keep < 0.2]
+    high = [k for keep, k in kept_counts if keep > 0.8]
+    assert sum(low) / len(low) < 0.25 < 0.75 < sum(high) / len(high)
+
+
+def test_forgetting_everything_gives_the_vague_prompt():
+    labels = FaceLabels(gender="female", smiling=True, hair_colour="blond", light="left", monochrome=True)
+    assert forget(labels, 1.0, random.Random(0)) == labels
+    assert forget(labels, 0.0, random.Random(0)) == FaceLabels()
+    texts = {caption(forget(labels, 0.0, random.Random(s)), s) for s in range(200)}
+    assert "close-up portrait of a person" in texts
 
 
 def test_example_from_the_issue():

@@ -101,7 +101,7 @@ def test_coverage_shows_what_the_small_model_cannot_honour():
 def test_embedded_engine_generates_with_settings_and_progress(model_file):
     engine = FaceDiffusionEngine(weights=model_file)
     steps = []
-    images = engine.generate(Request("a smiling man", negative_prompt="glasses", seed=3, steps=4, n=2),
+    images = engine.generate(Request("a smiling man", negative_prompt="glasses", seed=3, steps=4, n=2, reroll=0),
                              callback=lambda i, n, preview: steps.append((i, n, preview.size)))  # fmt: skip
     assert [img.size for img in images] == [(64, 64)] * 2
     assert steps == [(i, 4, (64, 64)) for i in range(1, 5)]
@@ -109,9 +109,22 @@ def test_embedded_engine_generates_with_settings_and_progress(model_file):
     assert (info["model"], info["engine"], info["seed"], info["steps"], info["negative_prompt"]) == (
         "face-diffusion", "embedded", 4, 4, "glasses")  # fmt: skip
     assert info["weights"] == "tiny" and info["native_resolution"] == "64x64"
-    again = engine.generate(Request("a smiling man", negative_prompt="glasses", seed=4, steps=4))
+    again = engine.generate(Request("a smiling man", negative_prompt="glasses", seed=4, steps=4, reroll=0))
     assert np.array_equal(np.asarray(again[0]), np.asarray(images[1])) or np.abs(
         np.asarray(again[0], int) - np.asarray(images[1], int)).max() <= 2  # fmt: skip
+
+
+def test_built_in_models_reroll_failed_faces_unless_asked_not_to(model_file):
+    engine = FaceDiffusionEngine(weights=model_file)
+    card = engine.card
+    assert card.default_reroll == 2 and get_engine("face-gan").card.default_reroll == 2
+    assert Request("a man").resolve(card).reroll == 2 and Request("a man", reroll=0).resolve(card).reroll == 0
+    assert get_engine("flux-pro").card.default_reroll == 0  # QA checks the 64x64 models only
+    # the tiny model's faces fail QA: by default each is tried again, and says how often
+    images = engine.generate(Request("a smiling man", seed=3, steps=2, n=2))
+    assert all(img.info["tries"] == 3 and "qa" in img.info for img in images)
+    plain = engine.generate(Request("a smiling man", seed=3, steps=2, n=2, reroll=0))
+    assert [img.info["seed"] for img in plain] == [3, 4] and "tries" not in plain[0].info
 
 
 def test_cli_lists_models_and_lints_a_brief(capsys):

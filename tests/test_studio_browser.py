@@ -73,6 +73,7 @@ def test_studio_in_a_browser(model_file, tmp_path):
         page.fill("#n", "3")
         page.fill("#steps", "6")
         page.fill("#seed", "21")
+        assert page.is_checked("#reroll")  # the built-in models re-roll failed faces by default
         page.check("#reroll")
         page.screenshot(path=str(shots / "studio-brief.png"))
         page.click("#generate")

@@ -299,6 +299,26 @@ def test_steps_zero_prepares_the_faces_and_trains_nothing(demographic_pack, tiny
     assert state["step"] == 0 and state.get("prepared") is not False
 
 
+def test_sparse_captions_train_and_are_cached_per_face(demographic_pack, tiny_autoencoder, tmp_path):
+    from portraitist.nets.autoencoder import Autoencoder
+    from portraitist.training import diffusion
+
+    args = ["--autoencoder", str(tiny_autoencoder), "--data", str(demographic_pack), "--per-pack", "20",
+            "--batch", "4", "--channels", "32", "--out", str(tmp_path / "s")]  # fmt: skip
+    state = diffusion.main(args + ["--steps", "3", "--sparse-captions", "0.5"])
+    assert state["step"] == 3
+    ae, _ = Autoencoder.from_file(tiny_autoencoder)
+    data = diffusion.build_latent_pack(ae, tiny_autoencoder, [str(demographic_pack)], 20, 0, None)
+    sparse = diffusion.sparse_captions([str(demographic_pack)], data, 0, None)  # from the cache now
+    n = len(data["latents"])
+    assert sparse["text"].shape == sparse["text_flipped"].shape == (diffusion.SPARSE_VARIANTS, n, 384)
+    full = data["text"].astype(np.float32)
+    for variant in sparse["text"].astype(np.float32):  # sparser captions of the same faces: mostly other text
+        assert (np.abs(variant - full).max(axis=1) > 1e-3).mean() > 0.5
+    with pytest.raises(SystemExit):
+        diffusion.parse(args + ["--sparse-captions", "1"])
+
+
 def test_reference_faces_are_other_photos_of_the_same_person():
     from portraitist.training.diffusion import draw_references, reference_pool
 

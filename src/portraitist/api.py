@@ -40,7 +40,7 @@ def generate(
     seed: int = 0,
     sampler: str | None = None,
     num_images: int = 1,
-    reroll: int = 0,
+    reroll: int | None = None,
     model: str = "face-diffusion",
     weights: str | Path | None = None,
     truncation: float | None = None,
@@ -55,7 +55,7 @@ def generate(
 ) -> list[Image.Image]:
     """Generate faces with `model` (see `portraitist models`); settings left at None take the model
     card's defaults. `reroll=K` regenerates faces that fail QA (face found, eyes match, well formed) up to K more
-    times with new seeds. `callback(step, total, preview)` is called after every sampler step with
+    times with new seeds (the built-in models' default: 2; `reroll=0` returns every seed's own face). `callback(step, total, preview)` is called after every sampler step with
     the first face's current estimate (a PIL image), for progress bars and live previews.
     `face`: portraits of this person (a photo's path, a PIL image or array, or a Reference), for
     models whose card lists "reference"; `identity_guidance` scales it apart from the text.
@@ -114,8 +114,9 @@ def series(
         raise InvalidInput("a series needs one or more non-empty prompts")
     eng = engine(model, str(weights) if weights else None)
     require(eng.card, "series")
+    # no re-rolls: a re-rolled seed would be another person
     settings = {"negative_prompt": negative_prompt, "seed": seed, "steps": num_inference_steps,
-                "guidance": guidance_scale, "truncation": truncation, "style": style}  # fmt: skip
+                "guidance": guidance_scale, "truncation": truncation, "style": style, "reroll": 0}  # fmt: skip
     reference = series_reference(eng, as_reference(face), settings)
     images = []
     for prompt in prompts:
@@ -152,7 +153,8 @@ def grid(
                    steps=settings.pop("num_inference_steps", None), guidance=settings.pop("guidance_scale", None),
                    sampler=settings.pop("sampler", None), truncation=settings.pop("truncation", None),
                    reference=as_reference(settings.pop("face", None)),
-                   identity_guidance=settings.pop("identity_guidance", None), style=settings.pop("style", None))  # fmt: skip
+                   identity_guidance=settings.pop("identity_guidance", None), style=settings.pop("style", None),
+                   reroll=0)  # a comparison keeps each cell's seed  # fmt: skip
     if settings:
         raise InvalidInput(f"grid does not take {', '.join(sorted(settings))}")
     x_axis = grids.parse_axis(x)
@@ -187,8 +189,8 @@ def save(images: list[Image.Image], out: str | Path, upscale: int = 1,
          c2pa: tuple[str | Path, str | Path] | None = None, captions: list[str] | None = None) -> list[Path]:  # fmt: skip
     """Write each image as PNG with its settings (and a grid of all); `upscale` enlarges for viewing;
     `c2pa=(certificate chain PEM, private key PEM)` also signs each face's Content Credentials;
-    `captions` label the grid's cells (a series: each prompt). Names are the seed, or the position
-    where seeds repeat (a series)."""
+    `captions` label the grid's cells (a series: each prompt). Names are the seed asked for (a
+    re-rolled face's own seed is in its settings), or the position where seeds repeat (a series)."""
     from .contact_sheet import contact_sheet
     from .png import save_png
 
@@ -198,8 +200,9 @@ def save(images: list[Image.Image], out: str | Path, upscale: int = 1,
         size = (img.width * upscale, img.height * upscale)
         shown = img.resize(size, Image.Resampling.LANCZOS) if upscale > 1 else img
         settings = dict(img.info) | ({"shown_at": f"{size[0]}x{size[1]}"} if upscale > 1 else {})
-        by_seed = "seed" in img.info and len({im.info.get("seed") for im in images}) == len(images)
-        name = f"{img.info['seed']:06d}.png" if by_seed else f"{i:03d}.png"
+        asked = [im.info.get("rerolled_from", im.info.get("seed")) for im in images]
+        by_seed = "seed" in img.info and len(set(asked)) == len(images)
+        name = f"{asked[i]:06d}.png" if by_seed else f"{i:03d}.png"
         paths.append(save_png(shown, out / name, settings))
         if c2pa:
             from .provenance import sign_png

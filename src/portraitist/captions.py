@@ -10,6 +10,7 @@ sometimes ("without glasses"), since prompts rarely state absences.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 from .data.schema import FaceLabels
 from .vocabulary import DECADES, HAIR_WORDS, RACE_WORDS
@@ -25,6 +26,35 @@ FRAMINGS = (
     "face of",
 )
 NEGATION_RATE = 0.15  # how often a known "no" is spelled out
+# Labels said together: a sparse caption forgets a group whole, so it never half-states a fact
+# ("wavy" without the hair, "in her twenties" without "young").
+LABEL_GROUPS = (
+    ("gender",),
+    ("age_low", "age_high", "young"),
+    ("race", "pale_skin"),
+    ("smiling", "mouth_open"),
+    ("hair_colour", "bald", "bangs", "wavy_hair", "straight_hair"),
+    ("eyeglasses",),
+    ("beard", "mustache"),
+    ("makeup", "lipstick"),
+    ("earrings",),
+    ("necklace",),
+    ("necktie",),
+    ("hat",),
+    ("light", "temperature", "key"),
+    ("monochrome",),
+)
+
+
+def forget(labels: FaceLabels, keep: float, rng: random.Random) -> FaceLabels:
+    """The same face with each group of labels kept with probability `keep` and the rest unknown.
+
+    Its caption is a sparser, still true description: with nothing kept, "portrait of a person".
+    Trained on such captions, a model learns what a vague prompt leaves open (every face it fits)
+    instead of mapping it onto the nearest detailed caption's one look.
+    """
+    dropped = [name for group in LABEL_GROUPS if rng.random() >= keep for name in group]
+    return replace(labels, **dict.fromkeys(dropped))
 
 
 def _life_stage(labels: FaceLabels) -> str | None:

@@ -319,6 +319,8 @@ def _settings_from(args: argparse.Namespace, negative: str | None) -> str | None
                 "variation_of", "variation_strength", "style", "strength"):  # fmt: skip
         if getattr(args, key) is None:
             setattr(args, key, saved.get(key))
+    if args.reroll is None:  # the saved seed made that face (a re-rolled one records its own)
+        args.reroll = 0
     if args.reference is None:
         from .reference import Reference
 
@@ -686,7 +688,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--n", type=int, help="how many images (seeds seed..seed+n-1; default 4, 1 with --from)")
     gen.add_argument("--width", type=int, help="output width where the model takes one")
     gen.add_argument("--height", type=int, help="output height where the model takes one")
-    gen.add_argument("--reroll", type=int, default=0, help="regenerate faces failing QA up to K more times")
+    gen.add_argument("--reroll", type=int,
+                     help="regenerate faces failing QA up to K more times (default: the model's own, 2 for the "
+                          "built-in models; 0 turns it off)")  # fmt: skip
     gen.add_argument(
         "--truncation", type=float, help="face-gan: pull faces towards the average (default 0.85)"
     )

@@ -82,6 +82,7 @@ class ModelCard:
     identity_guidance: tuple[float, float] | None = None  # with a reference face: its own scale
     capabilities: frozenset[str] = frozenset({"generate"})
     reroll: bool = False  # can re-roll faces that fail the QA instruments (64x64 models here)
+    default_reroll: int = 0  # extra tries a face failing QA gets unless the request says otherwise
     fixed_size: bool = False  # makes native_resolution only (no width / height)
     max_images: int = MAX_IMAGES
     honours: frozenset[str] = ALL_PARTS
@@ -111,7 +112,7 @@ class Request:
     width: int | None = None
     height: int | None = None
     truncation: float | None = None
-    reroll: int = 0  # regenerate faces failing QA up to this many more times
+    reroll: int | None = None  # regenerate faces failing QA up to this many more times (None: the card's)
     reference: Reference | None = None  # the person to portray (capability "reference")
     identity_guidance: float | None = None  # None: the text's guidance scale
     variation_of: int | None = None  # the seed whose face the images vary (capability "variations")
@@ -143,7 +144,7 @@ class Request:
             sampler=self.sampler or card.default_sampler,
             n=int(self.n),
             truncation=float(self.truncation) if self.truncation is not None else card.default_truncation,
-            reroll=int(self.reroll or 0),
+            reroll=int(self.reroll) if self.reroll is not None else card.default_reroll,
             identity_guidance=float(self.identity_guidance) if self.identity_guidance is not None else None,
             variation_of=int(self.variation_of) if self.variation_of is not None else None,
             variation_strength=(

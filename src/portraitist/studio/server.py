@@ -65,7 +65,7 @@ class JobRequest(BaseModel):
     guidance: float | None = None
     sampler: str | None = Field(None, max_length=40)
     n: int = 1
-    reroll: int = 0
+    reroll: int | None = None  # None: the model's default
     truncation: float | None = None
     width: int | None = None
     height: int | None = None
@@ -146,7 +146,7 @@ def job_request(r: dict, seed: int, n: int = 1):
 
     return EngineRequest(r["prompt"], negative_text(r.get("negative_presets", []), r.get("negative_prompt")),
                          seed, r.get("steps"), r.get("guidance"), r.get("sampler"), n, r.get("width"),
-                         r.get("height"), r.get("truncation"), r.get("reroll", 0),
+                         r.get("height"), r.get("truncation"), r.get("reroll"),
                          Reference.from_settings(r.get("reference") or {}), r.get("identity_guidance"),
                          r.get("variation_of"), r.get("variation_strength"), r.get("style"),
                          start_image(r.get("init_image")), r.get("strength"))  # fmt: skip
@@ -199,10 +199,12 @@ def make_runner(weights: dict[str, str | None]):
         r = job.request
         engine = engine_for(r["model"], weights.get(r["model"]))
         series, reference = r.get("series"), None
-        if series:  # the same person (and seed) in every portrait; recomputed alike on resume
+        if series:  # the same person (and seed, so no re-rolls) in every portrait; recomputed alike on resume
+            r = r | {"reroll": 0}
             base = job_request(r, r["seed"])
             settings = {
-                k: getattr(base, k) for k in ("negative_prompt", "seed", "steps", "guidance", "truncation")
+                k: getattr(base, k)
+                for k in ("negative_prompt", "seed", "steps", "guidance", "truncation", "reroll")
             }
             reference = series_reference(engine, base.reference, settings)
         for i in range(job.image_index, r["n"]):

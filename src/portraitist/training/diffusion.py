@@ -17,6 +17,12 @@ prompts asking for it are followed; `--lr-final F` decays the learning rate alon
 times `--lr` over the run's minutes; `--formulation flow` trains rectified flow instead of EDM
 (diffusion/edm.py), for the comparison in docs/diffusion.md.
 
+`--sparse-captions P` captions a share P of the draws with a sparser true caption of the face
+(each group of its labels kept with a probability drawn per face, down to "portrait of a person";
+two such captions per face are embedded once into the cache): a model trained only on detailed
+captions maps a vague prompt onto the nearest detailed caption's one look, and one trained with
+sparse captions learns that a vague prompt leaves open every face it fits.
+
 `--identity` gives the denoiser a reference-face input (issue: same person, new portrait): for
 each CelebA face drawn, the SFace embedding of *another* photo of the same person (so pose,
 expression and light come from the caption, the person from the reference), dropped
@@ -41,7 +47,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..captions import caption
+from ..captions import caption, forget
 from ..checkpoints import load_weights
 from ..contact_sheet import contact_sheet
 from ..data import Balanced, Mixture, load, to_tensor
@@ -85,6 +91,7 @@ DROP_CAPTION = 0.1
 IDENTITY_DIM = 128  # SFace
 IDENTITY_VERSION = 1  # bump when reference embeddings change
 CAPTIONS_VERSION = 2  # bump when captions change: cached caption embeddings are then re-made
+SPARSE_VARIANTS = 2  # sparser captions embedded per face for --sparse-captions
 # attributes `--boost` can ask for: which faces carry each
 BOOSTABLE = {
     "eyeglasses": lambda lab: bool(lab.eyeglasses),
@@ -125,19 +132,62 @@ def encode_pack(ae: Autoencoder, enc: TextEncoder, name: str, train, rows: np.nd
             if budget is not None and budget.out_of_time():
                 return None
             latents.append(ae.encode(to_tensor(train.images[rows[s : s + 256]])).half().numpy())
-    text = torch.cat([enc.encode(caps[s : s + 512]) for s in range(0, len(caps), 512)])
-    # a mirrored face needs its own caption only when its light comes from a side
-    sided = [i for i, lab in enumerate(labels) if lab.light in ("left", "right")]
-    flipped = text.clone()
-    if sided:
-        flipped[sided] = enc.encode([caption(labels[i].mirrored(), text_rng) for i in sided])
+    text, flipped = encode_captions(enc, labels, caps, text_rng)
     races = sorted({lab.race for lab in labels if lab.race})
     return {
         "latents": np.concatenate(latents),
-        "text": text.half().numpy(),
-        "text_flipped": flipped.half().numpy(),
+        "text": text,
+        "text_flipped": flipped,
         "group": np.array([races.index(lab.race) if lab.race else -1 for lab in labels]),
     } | attribute_flags(labels)
+
+
+def encode_captions(enc: TextEncoder, labels: list, caps: list[str], rng: random.Random):
+    """MiniLM embeddings (float16) of the captions and of the mirrored faces' captions: a mirrored
+    face needs its own caption only when its light comes from a side."""
+    text = torch.cat([enc.encode(caps[s : s + 512]) for s in range(0, len(caps), 512)])
+    sided = [i for i, lab in enumerate(labels) if lab.light in ("left", "right")]
+    flipped = text.clone()
+    if sided:
+        flipped[sided] = enc.encode([caption(labels[i].mirrored(), rng) for i in sided])
+    return text.half().numpy(), flipped.half().numpy()
+
+
+def sparse_captions(packs: list[str], data: dict, seed: int, limit: int | None,
+                    budget: Budget | None = None) -> dict | None:  # fmt: skip
+    """For every latent row, SPARSE_VARIANTS sparser captions of the same face embedded (each forgets
+    a random share of the face's labels: `captions.forget`), with their mirrored twins: arrays of
+    (variants, rows, 384). Cached like the latents; None when the budget ran out."""
+    enc, text, flipped = TextEncoder(capacity=0), [], []
+    for i, name in enumerate(packs):
+        rows = data["row"][data["pack"] == i]
+        key = hashlib.sha1(
+            json.dumps([name, rows.tolist(), seed, CAPTIONS_VERSION, SPARSE_VARIANTS]).encode()
+        )
+        path = cache_dir() / "captions" / f"{name.replace('/', '_')}-{key.hexdigest()[:16]}.npz"
+        if path.exists():
+            with np.load(path, allow_pickle=False) as z:
+                part = {k: z[k] for k in z.files}
+        else:
+            print(
+                f"embedding {SPARSE_VARIANTS} sparse captions of {len(rows)} faces of {name} (cached after)"
+            )
+            train = load(name, limit=limit).filter(split="train")
+            part = {"text": [], "text_flipped": []}
+            for v in range(SPARSE_VARIANTS):
+                if budget is not None and budget.out_of_time():
+                    return None
+                rng = random.Random(f"{seed}-{name}-sparse{v}")
+                labels = [forget(train.labels[r], rng.random(), rng) for r in rows]
+                t, f = encode_captions(enc, labels, [caption(lab, rng) for lab in labels], rng)
+                part["text"].append(t)
+                part["text_flipped"].append(f)
+            part = {k: np.stack(v) for k, v in part.items()}
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, lambda tmp, part=part: save_npz(tmp, part))
+        text.append(part["text"])
+        flipped.append(part["text_flipped"])
+    return {"text": np.concatenate(text, axis=1), "text_flipped": np.concatenate(flipped, axis=1)}
 
 
 def save_npz(path: str, arrays: dict) -> None:
@@ -367,6 +417,10 @@ def parse(argv=None) -> argparse.Namespace:
                     f"a rare attribute ({', '.join(BOOSTABLE)})")  # fmt: skip
     ap.add_argument("--lr-final", type=float, default=1.0,
                     help="learning rate at the end of the run, as a fraction of --lr (cosine decay; 1: constant)")  # fmt: skip
+    ap.add_argument("--sparse-captions", type=float, default=0.0,
+                    help="share of draws captioned with a sparser true caption of the face (a random share of "
+                         "its labels forgotten, down to 'portrait of a person'), so vague prompts keep the variety "
+                         "of faces they fit")  # fmt: skip
     ap.add_argument("--identity", action="store_true",
                     help="give the denoiser a reference-face input, trained on other photos of the same CelebA person")  # fmt: skip
     ap.add_argument("--posthoc-ema", action="store_true",
@@ -379,6 +433,8 @@ def parse(argv=None) -> argparse.Namespace:
     ap.add_argument("--identity-drop", type=float, default=0.3,
                     help="share of faces with a reference trained without it (so prompts alone still work)")  # fmt: skip
     args = ap.parse_args(argv)
+    if not 0 <= args.sparse_captions < 1:
+        ap.error(f"--sparse-captions must be in [0, 1), got {args.sparse_captions}")
     if not 0 <= args.identity_drop < 1:
         ap.error(f"--identity-drop must be in [0, 1), got {args.identity_drop}")
     try:
@@ -421,6 +477,14 @@ def main(argv=None) -> dict:
         print(
             f"reference faces: {int((refs['count'] > 0).sum())} of {len(refs['count'])} faces have another photo"
         )
+    sparse = None
+    if args.sparse_captions:
+        sparse = sparse_captions(packs, data, args.seed, args.limit, budget)
+        if sparse is None:
+            print(f"the budget ({args.minutes} min) ran out while embedding sparse captions; those done "
+                  "are cached: run again to continue")  # fmt: skip
+            return {"step": 0, "images": 0, "train_seconds": 0.0, "prepared": False}
+        sparse = {k: torch.from_numpy(v) for k, v in sparse.items()}  # float16; a batch is cast
     draw = latent_draw(data, args.boost, verbose=dist.main)
     latents = torch.from_numpy(data["latents"].astype(np.float32))
     text = torch.from_numpy(data["text"].astype(np.float32))
@@ -462,6 +526,11 @@ def main(argv=None) -> dict:
         x0 = latents[idx]
         x0 = torch.where(flip[:, None, None, None], x0.flip(3), x0)
         cond = torch.where(flip[:, None], text_flipped[idx], text[idx])
+        if sparse is not None:
+            use = torch.rand(args.batch) < args.sparse_captions
+            v = torch.randint(SPARSE_VARIANTS, (args.batch,))
+            alt = torch.where(flip[:, None], sparse["text_flipped"][v, idx], sparse["text"][v, idx]).float()
+            cond = torch.where(use[:, None], alt, cond)
         drop = torch.rand(args.batch) < DROP_CAPTION
         cond = torch.where(drop[:, None], unet.null_text.expand(args.batch, -1), cond)
         if refs is not None:

@@ -54,6 +54,7 @@ function showCard() {
     speed: ${escapeHtml(m.speed)}<br>negative prompt: ${m.negative_prompt}; licence: ${escapeHtml(m.licence)}`;
   $("sampler").innerHTML = `<option value="">model default</option>` + m.samplers.map((s) => `<option>${s}</option>`).join("");
   $("reroll").disabled = !m.reroll;
+  $("reroll").checked = m.default_reroll > 0;
   // settings this model has no use for are disabled (the server would refuse them by name)
   for (const [id, has] of [["steps", m.steps], ["guidance", m.guidance], ["sampler", m.samplers.length], ["truncation", m.truncation]]) {
     $(id).disabled = !has;
@@ -86,7 +87,7 @@ function jobBody() {
   const body = {
     prompt: $("prompt").value, negative_prompt: $("negative").value || null, negative_presets: presets(),
     model: $("model").value, seed: num("seed") ?? 0, steps: num("steps"), guidance: num("guidance"),
-    sampler: $("sampler").value || null, n: num("n") ?? 1, reroll: $("reroll").checked && !$("reroll").disabled ? 2 : 0,
+    sampler: $("sampler").value || null, n: num("n") ?? 1, reroll: $("reroll").checked && !$("reroll").disabled ? models.find((x) => x.name === $("model").value).default_reroll || 2 : 0,
     truncation: num("truncation"),
   };
   if (reference) {
