@@ -52,7 +52,10 @@ class Models:
         out = []
         for s in range(0, len(seeds), 250):
             chunk = seeds[s : s + 250]
-            out += [np.asarray(im) for im in self.gan.generate(Request(prompt, seed=chunk[0], n=len(chunk)))]
+            out += [
+                np.asarray(im)
+                for im in self.gan.generate(Request(prompt, seed=chunk[0], n=len(chunk), reroll=0))
+            ]
         return np.stack(out)
 
     def diffusion_faces(self, prompts: str | list[str], seeds: list[int]) -> np.ndarray:

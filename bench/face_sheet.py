@@ -4,8 +4,9 @@ mesh agrees, eyes match, symmetric, sharp, well formed).
 
     python bench/face_sheet.py [--model face-diffusion] [--weights PATH] [--prompt "..."] [--reroll K] --out docs/models/sheet.png
 
-`--reroll K` regenerates the faces QA fails, up to K more times (what `generate --reroll` does), so
-the sheet shows what a user who asks for re-rolls gets.
+`--reroll K` regenerates the faces QA fails, up to K more times (what `generate --reroll` does);
+by default the model's own K, so the sheet shows what the README command gives (`--reroll 0`: every
+seed's own face, the model alone).
 
 The default prompt is the README's first command's. The sheet's PNG metadata holds every face's
 seed and verdict, so a count by eye can be set beside what QA flagged.
@@ -19,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from portraitist.api import generate
+from portraitist.engines import get_engine
 from portraitist.png import save_png
 from portraitist.quality.analysis import analyse
 from portraitist.quality.checks import verdicts
@@ -35,9 +37,12 @@ def main() -> None:
     ap.add_argument("--model", default="face-diffusion")
     ap.add_argument("--weights")
     ap.add_argument("--prompt", default=README_PROMPT)
-    ap.add_argument("--reroll", type=int, default=0)
+    ap.add_argument("--reroll", type=int, help="extra tries for faces failing QA (default: the model's, as the "
+                    "README command; 0: every seed's own face)")  # fmt: skip
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
+    if args.reroll is None:
+        args.reroll = get_engine(args.model).card.default_reroll
     faces = generate(
         args.prompt, seed=0, num_images=64, model=args.model, weights=args.weights, reroll=args.reroll
     )

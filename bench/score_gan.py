@@ -31,11 +31,11 @@ from portraitist.evaluation.report import write_report
 
 
 def faces(engine: FaceGANEngine, prompt: str, seeds: list[int], truncation: float, negative=None, batch=250):
-    """(N, 64, 64, 3) faces through the engine (steering included), in batches."""
+    """(N, 64, 64, 3) faces through the engine (steering included, no QA re-rolls: the model alone), in batches."""
     out = []
     for s in range(0, len(seeds), batch):
         chunk = seeds[s : s + batch]
-        request = Request(prompt, negative, seed=chunk[0], n=len(chunk), truncation=truncation)
+        request = Request(prompt, negative, seed=chunk[0], n=len(chunk), truncation=truncation, reroll=0)
         out += [np.asarray(im) for im in engine.generate(request)]
     return np.stack(out)
 

@@ -24,7 +24,7 @@ PROMPT = "close-up portrait photo of a person"
 
 
 def faces(model: str, seeds: list[int], **kw) -> np.ndarray:
-    return np.stack([np.asarray(api.generate(PROMPT, seed=s, model=model, **kw)[0]) for s in seeds])
+    return np.stack([np.asarray(api.generate(PROMPT, seed=s, model=model, reroll=0, **kw)[0]) for s in seeds])
 
 
 def main() -> None:
@@ -39,7 +39,7 @@ def main() -> None:
         fb, mb = sface_features(base)
         for strength in STRENGTHS:
             varied = np.stack([np.asarray(api.generate(PROMPT, seed=s + 1_000_000, model=model, variation_of=s,
-                                                       variation_strength=strength)[0]) for s in seeds])  # fmt: skip
+                                                       variation_strength=strength, reroll=0)[0]) for s in seeds])  # fmt: skip
             fv, mv = sface_features(varied)
             cos = (fb * fv).sum(1)[mb & mv]
             l2 = np.sqrt(((base / 255.0 - varied / 255.0) ** 2).mean(axis=(1, 2, 3)))

@@ -65,7 +65,8 @@ def labelled_faces(path: Path = LABELS_PATH) -> list[tuple[dict, np.ndarray, np.
     out = []
     for sheet in spec["sheets"]:
         first, n = sheet["first_seed"], sheet["count"]
-        faces = generate(spec["prompt"], seed=first, num_images=n, model=spec["model"])
+        # each seed's own face, as labelled (no re-rolls)
+        faces = generate(spec["prompt"], seed=first, num_images=n, model=spec["model"], reroll=0)
         malformed = np.isin(np.arange(first, first + n), sheet["malformed"])
         out.append((sheet, np.stack([np.asarray(f) for f in faces]), malformed))
     return out
