@@ -20,7 +20,7 @@ from .base import Callback, ModelCard, Request, settings_info
 
 # Extra tries for a face that fails QA, unless a request says otherwise: 2 leaves 8 of the README
 # prompt's 64 faces failing instead of 36, and a batch of 16 still well inside 3 s
-# (bench/reroll_cost.py, docs/models/face_diffusion.md).
+# (bench/reroll_cost.py, docs/evaluation.md).
 DEFAULT_REROLL = 2
 
 # the shipped weights (pipelines/ owns their format; these are only the paths)
