@@ -127,7 +127,7 @@ def test_openapi_models_and_prompt_help(server):
 @slow
 def test_a_job_runs_to_the_gallery_with_progress_events(server):
     status, headers, job = server.post("/api/jobs", {"prompt": "portrait of a smiling man", "negative_presets": ["blurry"],
-                                                     "seed": 40, "steps": 4, "n": 3})  # fmt: skip
+                                                     "seed": 40, "steps": 4, "n": 3, "reroll": 0})  # fmt: skip
     assert status == 202 and headers["location"] == f"/api/jobs/{job['id']}"
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
     conn.request("GET", f"/api/jobs/{job['id']}/events")
@@ -163,7 +163,9 @@ def test_a_job_runs_to_the_gallery_with_progress_events(server):
 
 @slow
 def test_png_metadata_on_disk(server, tmp_path):
-    _, _, job = server.post("/api/jobs", {"prompt": "headshot of an old woman", "seed": 7, "steps": 3})
+    _, _, job = server.post(
+        "/api/jobs", {"prompt": "headshot of an old woman", "seed": 7, "steps": 3, "reroll": 0}
+    )
     done = server.wait(job["id"])
     status, _, png = server.call("GET", done["images"][0]["url"])
     (tmp_path / "x.png").write_bytes(png)
@@ -288,7 +290,9 @@ def test_api_key_backpressure_cancellation_and_disconnects(model_file, tmp_path)
 def test_a_server_killed_mid_job_loses_no_finished_image(model_file, tmp_path):
     gallery = tmp_path / "gallery"
     s = Server(gallery, model_file)
-    _, _, job = s.post("/api/jobs", {"prompt": "portrait of a man", "steps": 60, "n": 8, "seed": 100})
+    _, _, job = s.post(
+        "/api/jobs", {"prompt": "portrait of a man", "steps": 60, "n": 8, "seed": 100, "reroll": 0}
+    )
     s.wait(job["id"], until=lambda j: len(j["images"]) >= 2)
     before = s.get(f"/api/jobs/{job['id']}")[1]["images"]
     s.stop(signal.SIGKILL)

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 from test_studio import Server
+
+from portraitist.png import read_settings
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
@@ -265,10 +269,14 @@ def test_the_creators_loops_in_the_studio(tmp_path):
         page.fill("#prompt", "something else")
         page.fill("#seed", "999")
         first = page.locator("#gallery .tile img").last.get_attribute("src")
+        dropped = tmp_path / "dropped.png"
+        dropped.write_bytes(urllib.request.urlopen(urljoin(server.base, first)).read())
         page.evaluate(DROP_PNG, first)
         page.wait_for_function("document.getElementById('status').innerText.startsWith('restored')")
-        assert (
-            page.input_value("#prompt").startswith("portrait of a man") and page.input_value("#seed") == "0"
+        assert page.input_value("#prompt").startswith("portrait of a man")
+        # the face's own seed (seed 0's, or the one a re-roll kept), and no re-roll to repeat it
+        assert page.input_value("#seed") == str(read_settings(dropped)["seed"]) and not page.is_checked(
+            "#reroll"
         )
         assert page.get_attribute("#styles .style[data-name=film-noir]", "aria-checked") == "true"
         page.screenshot(path=str(shots / "studio-drop.png"))

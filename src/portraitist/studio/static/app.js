@@ -235,6 +235,7 @@ async function restoreFrom(file) {
       $(id).value = s[key] ?? "";
     style = s.style || null;
     showCard();
+    $("reroll").checked = false;  // the saved seed made that face (a re-rolled one saved its own)
     $("sampler").value = s.sampler || "";
     if (s.reference_embedding) setReference({ reference: { reference_face: s.reference_face, reference_embedding: s.reference_embedding },
                                                face: null, name: s.reference_face.split(" (sha256")[0] });
