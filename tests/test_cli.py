@@ -171,15 +171,17 @@ def test_a_data_preview_of_real_photos_is_not_marked_synthetic(demographic_pack,
 def test_generate_from_a_saved_png_gives_the_same_pixels_or_overrides(model_file, tmp_path):
     run("generate", "a smiling woman", "--weights", str(model_file), "--n", "2", "--seed", "7", "--steps", "3",
         "--guidance", "2.5", "--negative", "glasses", "--out", str(tmp_path / "a"))  # fmt: skip
-    original = tmp_path / "a" / "000008.png"
+    original = tmp_path / "a" / "000008.png"  # named by the seed asked for
+    made = read_settings(original)
+    assert made.get("rerolled_from", made["seed"]) == 8
     run("generate", "--from", str(original), "--weights", str(model_file), "--out", str(tmp_path / "b"))
-    again = tmp_path / "b" / "000008.png"
+    (again,) = (tmp_path / "b").glob("*.png")  # named by the face's own seed (a re-rolled one's)
     assert np.array_equal(np.asarray(Image.open(original)), np.asarray(Image.open(again)))
     s = read_settings(again)
     assert (s["prompt"], s["negative_prompt"], s["seed"], s["steps"], s["guidance"]) == (
         "a smiling woman",
         "glasses",
-        8,
+        made["seed"],
         3,
         2.5,
     )
@@ -194,7 +196,8 @@ def test_generate_from_a_saved_png_gives_the_same_pixels_or_overrides(model_file
         "--out",
         str(tmp_path / "c"),
     )
-    assert read_settings(tmp_path / "c" / "000008.png")["guidance"] == 4.0
+    (changed,) = (tmp_path / "c").glob("*.png")
+    assert read_settings(changed)["guidance"] == 4.0
     proc = run("generate", "--from", str(tmp_path / "nothing.png"), "--out", str(tmp_path / "d"), check=False)
     assert proc.returncode == 2 and "no image at" in proc.stderr
     proc = run("generate", "--out", str(tmp_path / "d"), check=False)
