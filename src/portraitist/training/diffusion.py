@@ -41,6 +41,7 @@ import argparse
 import hashlib
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -164,11 +165,8 @@ def sparse_captions(packs: list[str], data: dict, seed: int, limit: int | None,
         key = hashlib.sha1(
             json.dumps([name, rows.tolist(), seed, CAPTIONS_VERSION, SPARSE_VARIANTS]).encode()
         )
-        path = cache_dir() / "captions" / f"{name.replace('/', '_')}-{key.hexdigest()[:16]}.npz"
-        if path.exists():
-            with np.load(path, allow_pickle=False) as z:
-                part = {k: z[k] for k in z.files}
-        else:
+
+        def embed(name=name, rows=rows) -> dict | None:
             print(
                 f"embedding {SPARSE_VARIANTS} sparse captions of {len(rows)} faces of {name} (cached after)"
             )
@@ -182,9 +180,11 @@ def sparse_captions(packs: list[str], data: dict, seed: int, limit: int | None,
                 t, f = encode_captions(enc, labels, [caption(lab, rng) for lab in labels], rng)
                 part["text"].append(t)
                 part["text_flipped"].append(f)
-            part = {k: np.stack(v) for k, v in part.items()}
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, lambda tmp, part=part: save_npz(tmp, part))
+            return {k: np.stack(v) for k, v in part.items()}
+
+        part = cached_npz("captions", name, key.hexdigest()[:16], embed)
+        if part is None:
+            return None
         text.append(part["text"])
         flipped.append(part["text_flipped"])
     return {"text": np.concatenate(text, axis=1), "text_flipped": np.concatenate(flipped, axis=1)}
@@ -195,6 +195,20 @@ def save_npz(path: str, arrays: dict) -> None:
         np.savez(f, **arrays)
 
 
+def cached_npz(folder: str, pack: str, key: str, make: Callable[[], dict | None]) -> dict | None:
+    """A pack's arrays cached under `folder` by `key`, else those `make()` returns, written there
+    atomically; None (making ran out of budget) is passed on and nothing is written."""
+    path = cache_dir() / folder / f"{pack.replace('/', '_')}-{key}.npz"
+    if path.exists():
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    arrays = make()
+    if arrays is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda tmp: save_npz(tmp, arrays))
+    return arrays
+
+
 def build_latent_pack(ae: Autoencoder, ae_file: Path, packs: list[str], per_pack: int, seed: int,
                       limit: int | None, budget: Budget | None = None) -> dict | None:  # fmt: skip
     """Encode each pack's faces and captions once, into the cache (shared by every run with the same
@@ -202,23 +216,16 @@ def build_latent_pack(ae: Autoencoder, ae_file: Path, packs: list[str], per_pack
     counts against the run's budget: None when the budget ran out (packs finished so far are kept)."""
     enc, parts = TextEncoder(capacity=0), []
     for name, train, rows in select_faces(packs, per_pack, seed, limit):
-        path = (
-            cache_dir()
-            / "latents"
-            / f"{name.replace('/', '_')}-{latent_cache_key(ae_file, name, per_pack, seed, limit)}.npz"
-        )
-        if path.exists():
-            with np.load(path, allow_pickle=False) as z:
-                part = {k: z[k] for k in z.files}
-        else:
+
+        def encode(name=name, train=train, rows=rows) -> dict | None:
             print(
                 f"encoding {len(rows)} faces of {name} (about {len(rows) / 150 / 60:.0f} min here; cached after)"
             )
-            part = encode_pack(ae, enc, name, train, rows, seed, budget)
-            if part is None:
-                return None
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, lambda tmp, part=part: save_npz(tmp, part))
+            return encode_pack(ae, enc, name, train, rows, seed, budget)
+
+        part = cached_npz("latents", name, latent_cache_key(ae_file, name, per_pack, seed, limit), encode)
+        if part is None:
+            return None
         person = np.array([train.identities[r] or "" for r in rows])
         parts.append(part | {"row": rows, "person": person})
     pack = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
@@ -244,11 +251,8 @@ def identity_references(
         if not (ids != "").any():
             continue
         key = hashlib.sha1(json.dumps([name, rows.tolist(), IDENTITY_VERSION]).encode()).hexdigest()[:16]
-        path = cache_dir() / "identity" / f"{name.replace('/', '_')}-{key}.npz"
-        if path.exists():
-            with np.load(path, allow_pickle=False) as z:
-                emb = z["embedding"]
-        else:
+
+        def embed(name=name, rows=rows) -> dict | None:
             print(f"embedding {len(rows)} faces of {name} as reference faces (SFace; cached after)")
             train, chunks = load(name, limit=limit), []
             for s in tqdm(range(0, len(rows), 256), desc=f"identities {name}", mininterval=5):
@@ -257,10 +261,12 @@ def identity_references(
                 chunks.append(
                     reference_embedding(np.asarray(train.images[rows[s : s + 256]])).astype(np.float16)
                 )
-            emb = np.concatenate(chunks)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, lambda tmp, emb=emb: save_npz(tmp, {"embedding": emb}))
-        embedding[at] = emb
+            return {"embedding": np.concatenate(chunks)}
+
+        cached = cached_npz("identity", name, key, embed)
+        if cached is None:
+            return None
+        embedding[at] = cached["embedding"]
         person[at] = [names.setdefault(f"{name}/{i}", len(names)) if i else -1 for i in ids.tolist()]
     return reference_pool(person) | {"embedding": embedding}
 
