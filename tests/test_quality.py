@@ -45,6 +45,38 @@ def test_noise_has_no_face(instruments):
     assert rate(v, "face_found") == 0 and not any(x.passed for x in v)
 
 
+def test_the_instruments_measure_alike_from_many_threads_at_once(instruments):
+    """The studio measures from several threads at once (style previews, jobs, uploads): each
+    thread gets the numbers it would get alone (MediaPipe's graph once broke for good, and YuNet's
+    input size was shared with the uploads' detector)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import astuple
+
+    from portraitist import api
+    from portraitist.data.align import find_faces
+
+    faces = np.stack(
+        [
+            np.asarray(i)
+            for i in api.generate("portrait photo", seed=1, num_images=6, model="face-gan", reroll=0)
+        ]
+    )
+    photo = cv2.resize(faces[0], (300, 300))  # an upload: the detector at another input size
+    alone = [astuple(analyse(faces[i : i + 1])) for i in range(6)], find_faces(photo)
+
+    def measure(i: int):
+        return astuple(analyse(faces[i % 6 : i % 6 + 1])) if i % 2 else find_faces(photo)
+
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(measure, range(48)))
+    for i, got in enumerate(together):
+        want = alone[0][i % 6] if i % 2 else alone[1]
+        if i % 2:
+            assert all(np.allclose(a, b, equal_nan=True) for a, b in zip(got, want, strict=True)), i
+        else:
+            assert len(got) == len(want) and np.allclose(got[0][1], want[0][1]), i
+
+
 def test_blurred_photos_fail_sharpness(real_valid):
     blurred = np.stack([cv2.GaussianBlur(img, (0, 0), 1.5) for img in real_valid[0][:100]])
     assert rate(verdicts(analyse(blurred)), "sharp") < 0.2

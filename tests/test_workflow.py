@@ -304,6 +304,28 @@ def test_http_variations_styles_grids_start_images_and_settings_read_back(tmp_pa
     app.state.jobs.shutdown()
 
 
+def test_style_previews_show_seed_0_without_a_re_roll(model_file, tmp_path):
+    """Every style's preview is the same person (seed 0, never re-rolled: the tiny model's faces all
+    fail QA, so a re-roll would change it), and is made once."""
+    import io
+
+    from fastapi.testclient import TestClient
+
+    from portraitist.engines.embedded import FaceDiffusionEngine
+    from portraitist.studio.server import create_app
+
+    engine = FaceDiffusionEngine(weights=model_file)
+    plain = engine.generate(Request("portrait photo of a person", seed=0, style="golden-hour", reroll=0))[0]
+    rerolled = engine.generate(Request("portrait photo of a person", seed=0, style="golden-hour"))[0]
+    assert rerolled.info["tries"] == 3 and rerolled.info["seed"] != 0
+    with TestClient(create_app(tmp_path / "gallery", weights=str(model_file))) as c:
+        url = {s["name"]: s["preview"] for s in c.get("/api/styles").json()}["golden-hour"]
+        preview = Image.open(io.BytesIO(c.get(url).content)).convert("RGB")
+        assert c.get(url).content == c.get(url).content  # kept, not rendered again
+    expected = np.asarray(plain.resize((128, 128), Image.Resampling.LANCZOS), int)
+    assert np.abs(np.asarray(preview, int) - expected).max() <= 2
+
+
 def test_the_prompt_linter_shows_what_a_model_cannot_honour_of_a_style(capsys):
     assert (
         main(["prompt", "portrait of a woman", "--style", "golden-hour", "--model", "face-gan", "--json"])

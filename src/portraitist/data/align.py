@@ -45,18 +45,19 @@ def find_faces(image: np.ndarray) -> list[tuple[float, np.ndarray, float]]:
     do for 64-px faces), large ones shrunk to 640 px on the long side."""
     import cv2
 
-    from ..quality.models import DETECT_SIZE, yunet
+    from ..quality.models import DETECT_SIZE, IN_USE, yunet
 
     h, w = image.shape[:2]
     scale = (DETECT_SIZE if max(h, w) < 2 * DETECT_SIZE else min(640, max(h, w))) / max(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     resized = cv2.resize(np.ascontiguousarray(image[:, :, ::-1]), size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)  # fmt: skip
     det = yunet()
-    det.setInputSize(size)
-    try:
-        _, found = det.detect(resized)
-    finally:
-        det.setInputSize((DETECT_SIZE, DETECT_SIZE))  # the shared detector's usual size
+    with IN_USE:  # the size and the detection together: the detector is shared
+        det.setInputSize(size)
+        try:
+            _, found = det.detect(resized)
+        finally:
+            det.setInputSize((DETECT_SIZE, DETECT_SIZE))  # the shared detector's usual size
     faces = []
     for row in sorted(found if found is not None else [], key=lambda r: -r[-1]):
         if row[-1] >= MIN_SCORE:

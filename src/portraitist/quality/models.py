@@ -6,11 +6,17 @@ through `ai-edge-litert`). Each loader says which package to install when one is
 from __future__ import annotations
 
 import os
+import threading
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 from ..errors import PortraitistError
+
+# The instruments keep state between calls (MediaPipe's graph timestamps, YuNet's input size,
+# TFLite's tensors) and the studio calls them from several threads at once (style previews, jobs,
+# edits, uploads): concurrent calls broke MediaPipe's graph for good. Every use holds this lock.
+IN_USE = threading.RLock()
 
 INSTALL_HINT = "install the measuring instruments with `pip install 'portraitist[quality]'` (see README)"
 

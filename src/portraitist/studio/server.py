@@ -357,7 +357,10 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, gan_w
         if (name, model) not in previews:
             try:
                 engine = engine_for(model, model_weights.get(model))
-                image = engine.generate(EngineRequest("portrait photo of a person", seed=0, style=name))[0]
+                # reroll=0: seed 0 is the same person in every style's preview, so the previews differ
+                # by style alone (and opening the studio does not cost a re-roll per style)
+                request = EngineRequest("portrait photo of a person", seed=0, style=name, reroll=0)
+                image = engine.generate(request)[0]
             except ValueError as e:
                 raise HTTPException(404 if "unknown style" in str(e) else 422, str(e)) from None
             buf = io.BytesIO()
