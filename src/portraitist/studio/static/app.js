@@ -46,8 +46,12 @@ const refreshPrompt = debounce(async (fromBrief) => {
 
 function escapeHtml(s) { return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c])); }
 
+function currentModel() {
+  return models.find((x) => x.name === $("model").value);
+}
+
 function showCard() {
-  const m = models.find((x) => x.name === $("model").value);
+  const m = currentModel();
   if (!m) return;
   $("card").innerHTML = `<b>${escapeHtml(m.title)}</b> — ${m.available ? "ready" : "not usable here: " + escapeHtml(m.why)}<br>
     best for: ${escapeHtml(m.best_for)}<br>style: ${escapeHtml(m.style)}; native ${escapeHtml(m.native_resolution)}<br>
@@ -87,7 +91,7 @@ function jobBody() {
   const body = {
     prompt: $("prompt").value, negative_prompt: $("negative").value || null, negative_presets: presets(),
     model: $("model").value, seed: num("seed") ?? 0, steps: num("steps"), guidance: num("guidance"),
-    sampler: $("sampler").value || null, n: num("n") ?? 1, reroll: $("reroll").checked && !$("reroll").disabled ? models.find((x) => x.name === $("model").value).default_reroll || 2 : 0,
+    sampler: $("sampler").value || null, n: num("n") ?? 1, reroll: $("reroll").checked && !$("reroll").disabled ? currentModel().default_reroll || 2 : 0,
     truncation: num("truncation"),
   };
   if (reference) {
@@ -303,7 +307,7 @@ function select(img) {
   $("detail-image").src = img.url;
   for (const s of document.querySelectorAll("#sliders input")) s.value = 0;
   $("sliders").hidden = !["face-diffusion", "face-gan"].includes(img.model);
-  const m = models.find((x) => x.name === $("model").value);
+  const m = currentModel();
   $("use-face").hidden = !(m && m.capabilities.includes("reference"));
   const own = models.find((x) => x.name === img.model);
   $("variation-row").hidden = !(own && own.capabilities.includes("variations") && img.seed != null);
