@@ -155,7 +155,7 @@ def test_gradient_penalty_is_the_squared_gradient_norm():
             super().__init__()
             self.a = torch.nn.Parameter(torch.randn(1, 3, 8, 8))
 
-        def forward(self, x):
+        def forward(self, x, c=None):
             return (x * self.a).sum(dim=(1, 2, 3))
 
     D = Linear()
@@ -187,3 +187,55 @@ def test_gan_trainer_runs_the_r3gan_recipe(tiny_faces, tmp_path):
     assert state["step"] == 17  # two penalised steps (0 and 16)
     saved = json.loads((tmp_path / "run" / "ckpt" / "state.json").read_text())["args"]
     assert saved["loss"] == "relativistic" and saved["r2_gamma"] == 0.1
+
+
+def test_conditional_networks_take_a_condition_and_truncate_towards_its_own_centre():
+    torch.manual_seed(0)
+    G, D = Generator(16, z_dim=32, w_dim=32, base=8, c_dim=12), Discriminator(16, base=8, c_dim=12)
+    z, c = torch.randn(4, 32), torch.randn(2, 12)
+    a, b = G(z, c=c[:1]), G(z, c=c[1:])
+    assert a.shape == (4, 3, 16, 16) and not torch.allclose(a, b)  # the condition changes the faces
+    assert D(a, c[:1]).shape == (4,) and not torch.allclose(D(a, c[:1]), D(a, c[1:]))
+    assert G.config["c_dim"] == 12 and "c_dim" not in Generator(16, base=8).config
+    # truncation 0 is the condition's own average face, not the unconditional average
+    assert torch.allclose(G.ws(z, 0.0, c[:1]), G.centre(c[:1]).expand(4, -1), atol=1e-5)
+    assert not torch.allclose(G.centre(c[:1]), G.centre(c[1:]))
+    both = G.centre(torch.cat([c, c[:1]]), 3)
+    assert torch.allclose(both[0], both[2]) and torch.allclose(both[1], G.centre(c[1:])[0], atol=1e-5)
+    with pytest.raises(ValueError, match="needs a condition"):
+        G(z)
+    with pytest.raises(ValueError, match="takes no condition"):
+        Generator(16, z_dim=32, w_dim=32, base=8)(z, c=c[:1])
+    with pytest.raises(ValueError, match="shape"):
+        D(a, torch.randn(3, 12))
+
+
+def test_a_conditional_gan_file_follows_its_prompt_and_negative_prompt(tmp_path):
+    torch.manual_seed(0)
+    G = Generator(16, z_dim=32, w_dim=32, base=8, c_dim=384)
+    path = FaceGAN(G, {}).save_pretrained(tmp_path / "c.safetensors")
+    gan = FaceGAN.from_pretrained(path)
+    assert gan.conditional and not FaceGAN(Generator(16, base=8), {}).conditional
+    smiling = gan.generate([1, 2], 0.85, prompt="a smiling woman")
+    assert not np.array_equal(smiling, gan.generate([1, 2], 0.85, prompt="an old man with a beard"))
+    assert np.array_equal(
+        gan.generate([1], 0.85), gan.generate([1], 0.85, prompt="portrait photo of a person")
+    )
+    away = gan.generate([1], 0.85, prompt="a smiling woman", negative="glasses")
+    assert not np.array_equal(away, smiling[:1])
+    # a negated phrase in the prompt works as the negative prompt
+    assert np.array_equal(gan.generate([1], 0.85, prompt="a smiling woman without glasses"), away)
+
+
+@pytest.mark.slow
+def test_gan_trainer_learns_from_captions(demographic_pack, tmp_path):
+    state = gan_trainer.main(["--data", str(demographic_pack), "--captions", "--per-pack", "20", "--sparse-captions", "0.5",
+                              "--resolution", "16", "--base", "8", "--z-dim", "32", "--batch", "4", "--steps", "3",
+                              "--check-every", "2", "--out", str(tmp_path / "run"),
+                              "--export", str(tmp_path / "c.safetensors")])  # fmt: skip
+    assert state["step"] == 3
+    gan = FaceGAN.from_pretrained(tmp_path / "c.safetensors")
+    assert gan.conditional and gan.G.config["c_dim"] == 384
+    assert gan.generate([0], 1.0, prompt="a woman").shape == (1, 16, 16, 3)
+    with pytest.raises(SystemExit):
+        gan_trainer.parse(["--sparse-captions", "0.5"])  # only with --captions

@@ -320,7 +320,8 @@ class FaceGANEngine:
 
         r = request.resolve(self.card)
         gan, directions = self.load()
-        signs = steering.wanted(r.prompt, r.negative_prompt)
+        # a text-conditioned GAN reads the prompt itself; an unconditional one is steered by it
+        signs = {} if gan.conditional else steering.wanted(r.prompt, r.negative_prompt)
         if signs and directions is None:
             raise EngineUnavailable(f"{gan.name} has no directions file to steer by prompt: run "
                                     f"`portraitist directions --weights {gan.path}`")  # fmt: skip
@@ -331,18 +332,20 @@ class FaceGANEngine:
         def run(batch: list[int]) -> np.ndarray:
             if start is not None:  # from the photo's projection towards the seeds' faces, then steered
                 w = torch.lerp(
-                    start.expand(len(batch), -1, -1), self._w(batch, r.truncation, {})[:, None], r.strength
+                    start.expand(len(batch), -1, -1),
+                    self._w(batch, r.truncation, {}, r.prompt, r.negative_prompt)[:, None],
+                    r.strength,
                 )
                 return gan.synthesize(
                     steering.steer(w, directions, signs) if signs else w, [r.seed] * len(batch)
                 )
             if r.variation_of is None:
-                return gan.synthesize(self._w(batch, r.truncation, signs), batch)
+                return gan.synthesize(self._w(batch, r.truncation, signs, r.prompt, r.negative_prompt), batch)
             from ..latent.variations import mixed
 
             # the varied face's z mixed with the new seeds'; its noise inputs kept (fine texture)
             z = mixed(gan.z([r.variation_of])[0], gan.z(batch), r.variation_strength)
-            w = gan.ws_of(z, r.truncation)
+            w = gan.ws_of(z, r.truncation, r.prompt, r.negative_prompt)
             w = steering.steer(w, directions, signs) if signs else w
             return gan.synthesize(w, [r.variation_of] * len(batch))
 
@@ -355,11 +358,12 @@ class FaceGANEngine:
             self._projections[key] = self.project(photo.face, steps=PROJECTION_STEPS, seed=seed)[0]
         return self._projections[key]
 
-    def _w(self, seeds: list[int], truncation: float, signs: dict[str, int]):
+    def _w(self, seeds: list[int], truncation: float, signs: dict[str, int], prompt: str | None = None,
+           negative: str | None = None):  # fmt: skip
         from ..latent import steering
 
         gan, directions = self.load()
-        w = gan.ws(seeds, truncation)
+        w = gan.ws(seeds, truncation, prompt, negative)
         return steering.steer(w, directions, signs) if signs else w
 
     def _face(self, settings: dict):
@@ -368,7 +372,9 @@ class FaceGANEngine:
 
         r = Request(settings.get("prompt") or "a face", settings.get("negative_prompt"), settings.get("seed"),
                     truncation=settings.get("truncation")).resolve(self.card)  # fmt: skip
-        return self._w([r.seed], r.truncation, steering.wanted(r.prompt, r.negative_prompt)), r.seed
+        gan, _ = self.load()
+        signs = {} if gan.conditional else steering.wanted(r.prompt, r.negative_prompt)
+        return self._w([r.seed], r.truncation, signs, r.prompt, r.negative_prompt), r.seed
 
     def edit(self, settings: dict, edits: dict[str, float], latent=None) -> np.ndarray:
         """A generated face (from its saved settings) or a projected photo (`latent`, from `project`)

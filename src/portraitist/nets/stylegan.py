@@ -7,6 +7,12 @@ skip-connected toRGB outputs at every resolution (StyleGAN2's "skip" generator).
 rate throughout. Discriminator: residual blocks down to 4x4, a minibatch standard-deviation
 feature, then a linear head.
 
+With `c_dim` > 0 both networks take a condition (a prompt's MiniLM embedding): the generator's
+mapping network reads it beside z (each embedded and normalised, then concatenated, as in
+StyleGAN2-ADA's conditional networks), and the discriminator scores an image by projecting its
+features onto the condition's embedding (the projection discriminator), so it judges whether the
+face is real *and* fits its caption. `c_dim` 0 builds exactly the unconditional networks.
+
 Resolution is a parameter (a power of two from 8 up); channel widths follow `channels(res)`: narrow
 at high resolution, where convolutions cost the most on a CPU, wide at low resolution, where the
 face's structure forms and a convolution is cheap (bench/profile_gan.py measures the trade).
@@ -113,17 +119,34 @@ def channels(res: int, base: int, cap: int | None = None) -> int:
     return min(cap or 4 * base, base * 64 // res)
 
 
+def normalise(x: torch.Tensor) -> torch.Tensor:
+    return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + 1e-8)
+
+
 class Mapping(nn.Module):
-    def __init__(self, z_dim: int, w_dim: int, layers: int = 4) -> None:
+    def __init__(self, z_dim: int, w_dim: int, layers: int = 4, c_dim: int = 0) -> None:
         super().__init__()
-        dims = [z_dim] + [w_dim] * layers
+        dims = [z_dim + (w_dim if c_dim else 0)] + [w_dim] * layers
+        self.embed = EqualLinear(c_dim, w_dim) if c_dim else None
         self.net = nn.Sequential(
             *[EqualLinear(a, b, lr_mul=0.01, act=True) for a, b in zip(dims, dims[1:], strict=False)]
         )
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        z = z * torch.rsqrt(z.pow(2).mean(dim=1, keepdim=True) + 1e-8)
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        z = normalise(z)
+        if self.embed is not None:
+            z = torch.cat([z, normalise(self.embed(needs_condition(c, len(z))))], dim=1)
+        elif c is not None:
+            raise InvalidInput("this generator is unconditional: it takes no condition")
         return self.net(z)
+
+
+def needs_condition(c: torch.Tensor | None, n: int) -> torch.Tensor:
+    if c is None:
+        raise InvalidInput("this network is conditional: it needs a condition (a prompt's embedding)")
+    if c.dim() != 2 or len(c) not in (1, n):
+        raise InvalidInput(f"expected conditions of shape (1 or {n}, c_dim), got {tuple(c.shape)}")
+    return c.expand(n, -1)
 
 
 class Generator(nn.Module):
@@ -135,14 +158,17 @@ class Generator(nn.Module):
         base: int = 64,
         map_layers: int = 4,
         cap: int | None = None,
+        c_dim: int = 0,
     ) -> None:
         super().__init__()
         if resolution < 8 or resolution & (resolution - 1):
             raise InvalidInput(f"resolution must be a power of two of at least 8, got {resolution}")
         self.config = {"resolution": resolution, "z_dim": z_dim, "w_dim": w_dim, "base": base,
                        "map_layers": map_layers, "cap": cap}  # fmt: skip
-        self.resolution, self.z_dim, self.w_dim = resolution, z_dim, w_dim
-        self.mapping = Mapping(z_dim, w_dim, map_layers)
+        if c_dim:  # only then, so unconditional files keep their exact configuration
+            self.config["c_dim"] = c_dim
+        self.resolution, self.z_dim, self.w_dim, self.c_dim = resolution, z_dim, w_dim, c_dim
+        self.mapping = Mapping(z_dim, w_dim, map_layers, c_dim)
         self.const = nn.Parameter(torch.randn(1, channels(4, base, cap), 4, 4))
         self.layers, self.to_rgb = nn.ModuleList(), nn.ModuleList()
         res, cin = 4, channels(4, base, cap)
@@ -158,10 +184,24 @@ class Generator(nn.Module):
         self.num_ws = len(self.layers) + 1  # one w per layer plus the last toRGB (for style mixing)
         self.register_buffer("w_avg", torch.zeros(w_dim))
 
-    def ws(self, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
-        """z (N, z_dim) -> w (N, w_dim), pulled towards the average w by `truncation` < 1."""
-        w = self.mapping(z)
-        return self.w_avg.lerp(w, truncation) if truncation != 1 else w
+    def ws(self, z: torch.Tensor, truncation: float = 1.0, c: torch.Tensor | None = None) -> torch.Tensor:
+        """z (N, z_dim) -> w (N, w_dim), pulled towards the average w by `truncation` < 1: for a
+        conditional generator, the average w of its condition c (1 or N, c_dim), so truncation
+        trades variety for quality without trading away the prompt."""
+        w = self.mapping(z, c)
+        if truncation == 1:
+            return w
+        return (self.w_avg if c is None else self.centre(c, len(z))).lerp(w, truncation)
+
+    CENTRE_SAMPLES = 256
+
+    def centre(self, c: torch.Tensor, n: int = 1) -> torch.Tensor:
+        """The average w of each condition (over CENTRE_SAMPLES fixed z): (n, w_dim)."""
+        c = needs_condition(c, n)
+        z = torch.randn(self.CENTRE_SAMPLES, self.z_dim, generator=torch.Generator().manual_seed(0))
+        unique, where = torch.unique(c, dim=0, return_inverse=True)
+        centres = torch.stack([self.mapping(z, u[None]).mean(0) for u in unique])
+        return centres[where]
 
     def synthesis(self, w: torch.Tensor, noise_seed: int | list[int] | None = None) -> torch.Tensor:
         """w as (N, w_dim) or per-layer (N, num_ws, w_dim) -> images in [-1, 1]-ish (N, 3, R, R).
@@ -191,8 +231,10 @@ class Generator(nn.Module):
             rgb = self.to_rgb[block](x, per_layer[:, min(i, self.num_ws - 1)], rgb)
         return rgb
 
-    def forward(self, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
-        return self.synthesis(self.ws(z, truncation))
+    def forward(
+        self, z: torch.Tensor, truncation: float = 1.0, c: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        return self.synthesis(self.ws(z, truncation, c))
 
 
 class DiscriminatorBlock(nn.Module):
@@ -208,7 +250,12 @@ class DiscriminatorBlock(nn.Module):
 
 class Discriminator(nn.Module):
     def __init__(
-        self, resolution: int = 64, base: int = 64, mbstd_group: int = 4, cap: int | None = None
+        self,
+        resolution: int = 64,
+        base: int = 64,
+        mbstd_group: int = 4,
+        cap: int | None = None,
+        c_dim: int = 0,
     ) -> None:
         super().__init__()
         self.from_rgb = EqualConv(3, channels(resolution, base, cap), 1)
@@ -221,18 +268,24 @@ class Discriminator(nn.Module):
         self.mbstd_group = mbstd_group
         self.conv = EqualConv(c + 1, c, 3)
         self.fc = EqualLinear(c * 16, c, act=True)
-        self.out = EqualLinear(c, 1)
+        # conditional: c features projected onto the condition's embedding (scaled to unit variance)
+        self.out = EqualLinear(c, c if c_dim else 1)
+        self.embed = EqualLinear(c_dim, c) if c_dim else None
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.blocks(self.from_rgb(x))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         x = self.features(x)
-        n, c, h, w = x.shape
+        n, ch, h, w = x.shape
         g = min(self.mbstd_group, n)
         while n % g:
             g -= 1
-        std = x.view(g, -1, c, h, w).std(dim=0, unbiased=False).mean(dim=(1, 2, 3))  # (n/g,)
+        std = x.view(g, -1, ch, h, w).std(dim=0, unbiased=False).mean(dim=(1, 2, 3))  # (n/g,)
         x = torch.cat([x, std.repeat(g).view(n, 1, 1, 1).expand(n, 1, h, w)], dim=1)
-        x = self.conv(x)
-        return self.out(self.fc(x.flatten(1))).squeeze(1)
+        x = self.out(self.fc(self.conv(x).flatten(1)))
+        if self.embed is None:
+            if c is not None:
+                raise InvalidInput("this discriminator is unconditional: it takes no condition")
+            return x.squeeze(1)
+        return (x * self.embed(needs_condition(c, n))).sum(1) / math.sqrt(x.shape[1])

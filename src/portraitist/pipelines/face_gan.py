@@ -4,7 +4,10 @@
     gan = FaceGAN.from_pretrained("runs/gan/gan.safetensors")
     faces = gan.generate(seeds=[0, 1, 2], truncation=0.85)    # (3, 64, 64, 3) uint8
 
-Seed s always gives the same face (its z and its noise inputs both come from s).
+Seed s always gives the same face (its z and its noise inputs both come from s). A text-conditioned
+generator (`train gan --captions`) also takes a prompt and a negative prompt:
+
+    faces = gan.generate(seeds=[0, 1], truncation=0.85, prompt="a smiling woman", negative="glasses")
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from ..checkpoints import CheckpointError, load_exported, save_weights
 from ..errors import InvalidInput
 from ..nets.stylegan import Generator
 from ..paths import WEIGHTS_DIR
+from ..vocabulary import split_negations
 
 WEIGHTS = WEIGHTS_DIR / "face_gan.safetensors"
 KIND = "stylegan"
+VAGUE = "portrait photo of a person"  # a conditional generator's condition when no prompt is given
 
 
 def directions_path(weights: str | Path) -> Path:
@@ -48,6 +53,7 @@ class FaceGAN:
     meta: dict
     name: str = "face-gan"
     path: Path | None = None
+    text: object = None  # the prompt encoder (TextEncoder), loaded on a conditional generator's first prompt
 
     @staticmethod
     def directions_path_of(weights: str | Path | None) -> Path:
@@ -78,21 +84,47 @@ class FaceGAN:
             [torch.randn(self.G.z_dim, generator=torch.Generator().manual_seed(int(s))) for s in seeds]
         )
 
-    @torch.inference_mode()
-    def ws(self, seeds: list[int], truncation: float = 1.0) -> torch.Tensor:
-        return self.G.ws(self.z(seeds), truncation)
+    @property
+    def conditional(self) -> bool:
+        """Whether the generator takes a prompt (trained with --captions); otherwise the engine steers."""
+        return bool(self.G.c_dim)
+
+    def embed(self, texts: list[str]) -> torch.Tensor:
+        if self.text is None:
+            from ..text import TextEncoder
+
+            self.text = TextEncoder()
+        return self.text.encode(texts)
 
     @torch.inference_mode()
-    def ws_of(self, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
-        """w for latents z (N, z_dim) not drawn from one seed each (variations, interpolation)."""
-        return self.G.ws(z, truncation)
+    def ws(self, seeds: list[int], truncation: float = 1.0, prompt: str | None = None,
+           negative: str | None = None) -> torch.Tensor:  # fmt: skip
+        return self.ws_of(self.z(seeds), truncation, prompt, negative)
+
+    @torch.inference_mode()
+    def ws_of(self, z: torch.Tensor, truncation: float = 1.0, prompt: str | None = None,
+              negative: str | None = None) -> torch.Tensor:  # fmt: skip
+        """w for latents z (N, z_dim) (one per seed, or mixed: variations, interpolation). A
+        conditional generator maps them under the prompt (VAGUE when none), truncated towards the
+        prompt's own average w, and moves them away from the negative prompt's average towards the
+        vague prompt's; an unconditional one ignores both (the engine steers it instead)."""
+        if not self.conditional:
+            return self.G.ws(z, truncation)
+        rest, negated = split_negations(prompt or VAGUE)
+        w = self.G.ws(z, truncation, self.embed([rest]))
+        negatives = [t for t in (negative, *negated) if t]
+        if negatives:
+            vague, away = self.embed([VAGUE, ", ".join(negatives)]).split(1)
+            w = w + self.G.centre(vague) - self.G.centre(away)
+        return w
 
     @torch.inference_mode()
     def synthesize(self, w: torch.Tensor, noise_seeds: list[int]) -> np.ndarray:
         """Images for w (N, w_dim) or per-layer w (N, num_ws, w_dim), each with its seed's noise."""
         return to_uint8(self.G.synthesis(w, noise_seed=[int(s) for s in noise_seeds]))
 
-    def generate(self, seeds: list[int], truncation: float) -> np.ndarray:
+    def generate(self, seeds: list[int], truncation: float, prompt: str | None = None,
+                 negative: str | None = None) -> np.ndarray:  # fmt: skip
         if not 0 <= truncation <= 1.5:
             raise InvalidInput(f"truncation must be between 0 and 1.5, got {truncation}")
-        return self.synthesize(self.ws(seeds, truncation), seeds)
+        return self.synthesize(self.ws(seeds, truncation, prompt, negative), seeds)

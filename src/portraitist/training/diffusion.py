@@ -124,19 +124,23 @@ def encode_pack(ae: Autoencoder, enc: TextEncoder, name: str, train, rows: np.nd
                 budget: Budget | None) -> dict | None:  # fmt: skip
     """One pack's latents and caption embeddings (both mirrored variants of each caption); None when
     the budget ran out first."""
-    text_rng = random.Random(f"{seed}-{name}")
-    labels = [train.labels[r] for r in rows]
-    caps = [caption(lab, text_rng) for lab in labels]
     latents = []
     with torch.inference_mode():
         for s in tqdm(range(0, len(rows), 256), desc=f"encoding {name}", mininterval=5):
             if budget is not None and budget.out_of_time():
                 return None
             latents.append(ae.encode(to_tensor(train.images[rows[s : s + 256]])).half().numpy())
-    text, flipped = encode_captions(enc, labels, caps, text_rng)
+    return {"latents": np.concatenate(latents)} | caption_part(enc, name, train, rows, seed)
+
+
+def caption_part(enc: TextEncoder, name: str, train, rows: np.ndarray, seed: int) -> dict:
+    """The chosen faces' caption embeddings (and their mirrored twins), race groups and boostable
+    attributes: what a trainer conditioned on captions needs besides the faces."""
+    text_rng = random.Random(f"{seed}-{name}")
+    labels = [train.labels[r] for r in rows]
+    text, flipped = encode_captions(enc, labels, [caption(lab, text_rng) for lab in labels], text_rng)
     races = sorted({lab.race for lab in labels if lab.race})
     return {
-        "latents": np.concatenate(latents),
         "text": text,
         "text_flipped": flipped,
         "group": np.array([races.index(lab.race) if lab.race else -1 for lab in labels]),
@@ -327,9 +331,11 @@ class LatentRows:
         return self._take(self.rows[rng.integers(0, len(self.rows), size=n)], rng, flip)
 
 
-def latent_draw(data: dict, boost: dict[str, float], verbose: bool = True) -> Mixture:
-    """Pack uniformly, then race group uniformly where known, then a face; except that a share of
-    draws goes to the faces of each boosted attribute."""
+def latent_draw(
+    data: dict, boost: dict[str, float], verbose: bool = True, pack_weights: list[float] | None = None
+) -> Mixture:
+    """Pack uniformly (or in proportion to `pack_weights`), then race group uniformly where known,
+    then a face; except that a share of draws goes to the faces of each boosted attribute."""
     parts, weights = [], []
     boosted = []
     for name, share in boost.items():
@@ -343,10 +349,11 @@ def latent_draw(data: dict, boost: dict[str, float], verbose: bool = True) -> Mi
             boosted.append((LatentRows(f"boost {name}", rows), share))
     rest = 1 - sum(share for _, share in boosted)
     packs = np.unique(data["pack"])
-    for p in packs:
+    share = np.ones(len(packs)) if pack_weights is None else np.asarray(pack_weights, float)[packs]
+    for p, s in zip(packs, share / share.sum(), strict=True):
         rows = LatentRows(f"pack {p}", np.flatnonzero(data["pack"] == p), data["group"])
         parts.append(Balanced(rows, "race") if len(rows.groups("race")) > 1 else rows)
-        weights.append(rest / len(packs))
+        weights.append(rest * s)
     for part, share in boosted:
         parts.append(part)
         weights.append(share)

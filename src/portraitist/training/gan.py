@@ -10,6 +10,14 @@ differentiable augmentation (ADA: p follows r_t towards 0.6) for both real and g
 style mixing; EMA generator; the running average w for the truncation trick. The data mixture is
 the diffusion model's (data_mix.py): CelebA, FairFace and UTKFace in thirds, balanced by race.
 
+`--captions` trains a text-conditioned GAN: both networks take each face's caption embedding
+(MiniLM, the diffusion trainer's captions of the same faces: `--per-pack` of each pack, cached
+once), the generator to draw a face that fits it, the discriminator to judge real *and* fitting
+(projection). Generated faces get the captions of other drawn faces; `--sparse-captions P` replaces
+a share P of captions by a sparser true caption of the same face, down to "portrait of a person",
+so a vague prompt keeps every face it fits. The held-out overfitting gap needs held-out captions
+and is not measured then (ADA's r_t still is).
+
 Under torchrun, each process draws its own batches and gradients are averaged across processes
 after every backward pass (plain all-reduce rather than DDP, because the R1 penalty needs a double
 backward that DDP does not support), so the replicas stay identical.
@@ -22,6 +30,8 @@ and act: halve the learning rates, raise augmentation, or restore the last healt
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -32,9 +42,21 @@ from ..contact_sheet import contact_sheet
 from ..data import to_tensor
 from ..nets.stylegan import Discriminator, Generator
 from ..pipelines.face_gan import FaceGAN
+from ..text import WIDTH as TEXT_DIM
+from ..text import TextEncoder
 from .augment import AdaptiveP, augment
 from .autoencoder import to_uint8
 from .data_mix import pack_weights, training_mixture
+from .diffusion import (
+    CAPTIONS_VERSION,
+    SPARSE_VARIANTS,
+    cached_npz,
+    caption_part,
+    latent_draw,
+    parse_boost,
+    select_faces,
+    sparse_captions,
+)
 from .gan_health import HealthConfig, HealthLog, diversity
 from .loop import (
     EMA,
@@ -64,6 +86,12 @@ def parse(argv=None) -> argparse.Namespace:
     ap.add_argument("--r1-gamma", type=float, default=0.1)
     ap.add_argument("--r2-gamma", type=float, default=0.0, help="gradient penalty on generated images")
     ap.add_argument("--loss", choices=("logistic", "relativistic"), default="logistic")
+    ap.add_argument("--captions", action="store_true", help="condition both networks on the faces' captions")
+    ap.add_argument("--per-pack", type=int, default=20000, help="with --captions: faces of each pack")
+    ap.add_argument(
+        "--sparse-captions", type=float, default=0.0, help="with --captions: share of sparser captions"
+    )
+    ap.add_argument("--boost", type=parse_boost, default={}, help="with --captions: e.g. eyeglasses=0.05")
     ap.add_argument("--ada-target", type=float, default=0.6)
     ap.add_argument(
         "--ada-kimg", type=float, default=500,
@@ -73,12 +101,70 @@ def parse(argv=None) -> argparse.Namespace:
     ap.add_argument(
         "--check-every", type=int, default=100, help="steps between overfitting / collapse checks"
     )
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    if not 0 <= args.sparse_captions < 1:
+        ap.error(f"--sparse-captions must be in [0, 1), got {args.sparse_captions}")
+    if (args.sparse_captions or args.boost) and not args.captions:
+        ap.error("--sparse-captions and --boost go with --captions")
+    return args
 
 
 def networks(args) -> tuple[Generator, Discriminator]:
-    return (Generator(args.resolution, z_dim=args.z_dim, w_dim=args.z_dim, base=args.base, cap=args.cap),
-            Discriminator(args.resolution, base=args.base, cap=args.cap))  # fmt: skip
+    c_dim = TEXT_DIM if args.captions else 0
+    return (Generator(args.resolution, z_dim=args.z_dim, w_dim=args.z_dim, base=args.base, cap=args.cap, c_dim=c_dim),
+            Discriminator(args.resolution, base=args.base, cap=args.cap, c_dim=c_dim))  # fmt: skip
+
+
+class CaptionedFaces:
+    """Faces with their captions' embeddings, drawn as the diffusion trainer draws them (packs by
+    weight, race groups balanced, boosted attributes); each draw mirrors half its faces, with the
+    mirrored caption, and swaps a share of captions for sparser ones."""
+
+    def __init__(self, args, budget) -> None:
+        names, weights = pack_weights(args.data)
+        self.size, self.sparse_share = args.resolution, args.sparse_captions
+        enc, parts = TextEncoder(capacity=0), []
+        for name, train, rows in select_faces(names, args.per_pack, args.seed, args.limit):
+            key = hashlib.sha1(json.dumps([name, rows.tolist(), args.seed, CAPTIONS_VERSION]).encode())
+
+            def embed(name=name, train=train, rows=rows) -> dict:
+                print(f"embedding the captions of {len(rows)} faces of {name} (cached after)")
+                return caption_part(enc, name, train, rows, args.seed)
+
+            part = cached_npz("captions-full", name, key.hexdigest()[:16], embed)
+            parts.append(part | {"images": np.asarray(train.images[rows]), "row": rows})
+        self.data = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        self.data["pack"] = np.concatenate([np.full(len(p["row"]), k) for k, p in enumerate(parts)])
+        self.draw = latent_draw(self.data, args.boost, pack_weights=weights)
+        self.sparse = None
+        if args.sparse_captions:
+            self.sparse = sparse_captions(names, self.data, args.seed, args.limit, budget)
+            if self.sparse is None:
+                raise SystemExit("the budget ran out while embedding sparse captions (cached so far)")
+
+    def captions(self, idx: np.ndarray, flip: np.ndarray, rng) -> torch.Tensor:
+        text = np.where(flip[:, None], self.data["text_flipped"][idx], self.data["text"][idx])
+        if self.sparse is not None:
+            use = rng.random(len(idx)) < self.sparse_share
+            v = rng.integers(SPARSE_VARIANTS, size=len(idx))
+            alt = np.where(flip[:, None], self.sparse["text_flipped"][v, idx], self.sparse["text"][v, idx])
+            text = np.where(use[:, None], alt, text)
+        return torch.from_numpy(text.astype(np.float32))
+
+    def conditions(self, n: int, rng) -> torch.Tensor:
+        """Captions for n generated faces: those of n drawn faces (mirrored or sparser alike)."""
+        return self.captions(self.draw.sample(n, rng)[0], rng.random(n) < 0.5, rng)
+
+    def sample(self, n: int, rng) -> tuple[torch.Tensor, torch.Tensor]:
+        """n faces (N, 3, R, R) in [-1, 1] and their captions (N, 384)."""
+        idx = self.draw.sample(n, rng)[0]
+        flip = rng.random(n) < 0.5
+        faces = self.data["images"][idx]
+        faces = np.where(flip[:, None, None, None], faces[:, :, ::-1], faces)
+        x = to_tensor(np.ascontiguousarray(faces))
+        if x.shape[-1] != self.size:
+            x = F.interpolate(x, size=(self.size, self.size), mode="area")
+        return x, self.captions(idx, flip, rng)
 
 
 def grad_norm(module: torch.nn.Module) -> float:
@@ -86,10 +172,12 @@ def grad_norm(module: torch.nn.Module) -> float:
     return float(torch.stack(norms).norm()) if norms else 0.0
 
 
-def gradient_penalty(D: Discriminator, x: torch.Tensor, p: float) -> torch.Tensor:
+def gradient_penalty(
+    D: Discriminator, x: torch.Tensor, p: float, c: torch.Tensor | None = None
+) -> torch.Tensor:
     """Mean squared norm of D's gradient at the images x (R1 at real images, R2 at generated ones)."""
     x = x.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(D(augment(x, p)).sum(), x, create_graph=True)
+    (grad,) = torch.autograd.grad(D(augment(x, p), c).sum(), x, create_graph=True)
     return grad.pow(2).sum(dim=(1, 2, 3)).mean()
 
 
@@ -104,18 +192,28 @@ def adversarial_losses(
     return F.softplus(d_fake).mean() + F.softplus(-d_real).mean(), F.softplus(-d_fake).mean()
 
 
-def mixed_ws(G: Generator, n: int) -> torch.Tensor:
-    """Per-layer w for a batch: with probability MIX_PROB, the layers after a random cut take a second w."""
-    w = G.ws(torch.randn(n, G.z_dim)).unsqueeze(1).repeat(1, G.num_ws, 1)
+def mixed_ws(G: Generator, n: int, c: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-layer w for a batch: with probability MIX_PROB, the layers after a random cut take a
+    second w (of the same conditions)."""
+    w = G.ws(torch.randn(n, G.z_dim), c=c).unsqueeze(1).repeat(1, G.num_ws, 1)
     if np.random.rand() < MIX_PROB:
         cut = np.random.randint(1, G.num_ws)
-        w[:, cut:] = G.ws(torch.randn(n, G.z_dim)).unsqueeze(1)
+        w[:, cut:] = G.ws(torch.randn(n, G.z_dim), c=c).unsqueeze(1)
     return w
 
 
-def real_batch(mixture, n: int, rng, size: int) -> torch.Tensor:
-    x = to_tensor(mixture.sample(n, rng, flip=True)[0])
-    return F.interpolate(x, size=(size, size), mode="area") if x.shape[-1] != size else x
+class UncaptionedFaces:
+    """The unconditional GAN's faces: the packs' train splits, mixed by weight, race-balanced."""
+
+    def __init__(self, args) -> None:
+        self.mixture, self.size = training_mixture(args.data, args.limit)[0], args.resolution
+
+    def sample(self, n: int, rng) -> tuple[torch.Tensor, None]:
+        x = to_tensor(self.mixture.sample(n, rng, flip=True)[0])
+        return F.interpolate(x, size=(self.size,) * 2, mode="area") if x.shape[-1] != self.size else x, None
+
+    def conditions(self, n: int, rng) -> None:
+        return None
 
 
 def main(argv=None) -> dict:
@@ -124,8 +222,11 @@ def main(argv=None) -> dict:
     budget = start_budget(args)
     dist = init_distributed()
     rng = seed_everything(args.seed, dist.rank)
-    mixture, sets = training_mixture(args.data, args.limit)
-    heldout = _heldout(args)
+    if args.captions:
+        faces = CaptionedFaces(args, budget)
+        heldout = None  # held-out faces have no captions here: no overfitting gap (r_t still watched)
+    else:
+        faces, heldout = UncaptionedFaces(args), _heldout(args)
     G, D = networks(args)
     ema = EMA(G, args.ema)
     opt_g = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.0, 0.99))
@@ -142,7 +243,8 @@ def main(argv=None) -> dict:
     ada.p = run.state["ada_p"]
     _set_lr(opt_g, opt_d, run.state["lr"])
     probe_z = torch.randn(PROBE, args.z_dim, generator=torch.Generator().manual_seed(1234))
-    real_div = diversity(real_batch(mixture, 64, np.random.default_rng(99), args.resolution))
+    probe_c = faces.sample(PROBE, np.random.default_rng(1234))[1]  # real faces' captions, or None
+    real_div = diversity(faces.sample(64, np.random.default_rng(99))[0])
 
     def halve_lr() -> None:
         run.state["lr"] = {k: v / 2 for k, v in run.state["lr"].items()}
@@ -163,15 +265,16 @@ def main(argv=None) -> dict:
     def step(progress: float) -> dict:
         step = run.state["step"]
         # --- discriminator
-        real = real_batch(mixture, args.batch, rng, args.resolution)
+        real, c_real = faces.sample(args.batch, rng)
+        c_fake = faces.conditions(args.batch, rng)  # other faces' captions (None: unconditional)
         with torch.no_grad():
-            fake = G.synthesis(mixed_ws(G, args.batch))
-        d_real, d_fake = D(augment(real, ada.p)), D(augment(fake, ada.p))
+            fake = G.synthesis(mixed_ws(G, args.batch, c_fake))
+        d_real, d_fake = D(augment(real, ada.p), c_real), D(augment(fake, ada.p), c_fake)
         d_loss = d_main = adversarial_losses(args.loss, d_real, d_fake)[0]
         if step % R1_EVERY == 0:  # lazy: every R1_EVERY steps, scaled up to match
-            d_loss = d_loss + args.r1_gamma / 2 * gradient_penalty(D, real, ada.p) * R1_EVERY
+            d_loss = d_loss + args.r1_gamma / 2 * gradient_penalty(D, real, ada.p, c_real) * R1_EVERY
             if args.r2_gamma:
-                d_loss = d_loss + args.r2_gamma / 2 * gradient_penalty(D, fake, ada.p) * R1_EVERY
+                d_loss = d_loss + args.r2_gamma / 2 * gradient_penalty(D, fake, ada.p, c_fake) * R1_EVERY
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         average_gradients(D, dist)
@@ -179,11 +282,11 @@ def main(argv=None) -> dict:
         opt_d.step()
         ada.update(d_real)
         # --- generator
-        w = mixed_ws(G, args.batch)
+        w = mixed_ws(G, args.batch, c_fake)
         if args.loss == "relativistic":
             with torch.no_grad():  # the real side carries no gradient to G
-                d_real = D(augment(real, ada.p))
-        g_loss = adversarial_losses(args.loss, d_real.detach(), D(augment(G.synthesis(w), ada.p)))[1]
+                d_real = D(augment(real, ada.p), c_real)
+        g_loss = adversarial_losses(args.loss, d_real.detach(), D(augment(G.synthesis(w), ada.p), c_fake))[1]
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         average_gradients(G, dist)
@@ -201,11 +304,9 @@ def main(argv=None) -> dict:
         if step % args.check_every == 0 and step > 0:
             health.record(step, p=ada.p)
             with torch.no_grad():
-                train_logit = float(
-                    D(real_batch(mixture, 64, np.random.default_rng(step), args.resolution)).mean()
-                )
+                train_logit = float(D(*faces.sample(64, np.random.default_rng(step))).mean())
                 held_logit = float(D(heldout(64, step)).mean()) if heldout else None
-                probe = ema.module(probe_z)
+                probe = ema.module(probe_z, c=probe_c)
             events += health.observe_overfitting(step, ada.rt, train_logit, held_logit)
             events += health.observe_diversity(step, diversity(probe), real_div)
         actions = {e.action for e in events}
@@ -220,7 +321,9 @@ def main(argv=None) -> dict:
 
     def write_preview() -> None:
         with torch.no_grad():
-            grid = to_uint8(ema.module(probe_z[:16], truncation=0.7))
+            grid = to_uint8(
+                ema.module(probe_z[:16], truncation=0.7, c=None if probe_c is None else probe_c[:16])
+            )
         contact_sheet(grid, cell=96, columns=8).save(args.out / f"samples-{run.state['step']:07d}.png")
         health.plot(args.out / "health.png")
 
