@@ -15,8 +15,8 @@ the diffusion model's (data_mix.py): CelebA, FairFace and UTKFace in thirds, bal
 once), the generator to draw a face that fits it, the discriminator to judge real *and* fitting
 (projection). Generated faces get the captions of other drawn faces; `--sparse-captions P` replaces
 a share P of captions by a sparser true caption of the same face, down to "portrait of a person",
-so a vague prompt keeps every face it fits. The held-out overfitting gap needs held-out captions
-and is not measured then (ADA's r_t still is).
+so a vague prompt keeps every face it fits. The overfitting gap compares training and held-out
+faces each with its full caption.
 
 Under torchrun, each process draws its own batches and gradients are averaged across processes
 after every backward pass (plain all-reduce rather than DDP, because the R1 penalty needs a double
@@ -32,12 +32,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import random
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
+from ..captions import caption
 from ..contact_sheet import contact_sheet
 from ..data import to_tensor
 from ..nets.stylegan import Discriminator, Generator
@@ -142,9 +144,9 @@ class CaptionedFaces:
             if self.sparse is None:
                 raise SystemExit("the budget ran out while embedding sparse captions (cached so far)")
 
-    def captions(self, idx: np.ndarray, flip: np.ndarray, rng) -> torch.Tensor:
+    def captions(self, idx: np.ndarray, flip: np.ndarray, rng, sparse: bool = True) -> torch.Tensor:
         text = np.where(flip[:, None], self.data["text_flipped"][idx], self.data["text"][idx])
-        if self.sparse is not None:
+        if sparse and self.sparse is not None:
             use = rng.random(len(idx)) < self.sparse_share
             v = rng.integers(SPARSE_VARIANTS, size=len(idx))
             alt = np.where(flip[:, None], self.sparse["text_flipped"][v, idx], self.sparse["text"][v, idx])
@@ -155,8 +157,8 @@ class CaptionedFaces:
         """Captions for n generated faces: those of n drawn faces (mirrored or sparser alike)."""
         return self.captions(self.draw.sample(n, rng)[0], rng.random(n) < 0.5, rng)
 
-    def sample(self, n: int, rng) -> tuple[torch.Tensor, torch.Tensor]:
-        """n faces (N, 3, R, R) in [-1, 1] and their captions (N, 384)."""
+    def sample(self, n: int, rng, sparse: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """n faces (N, 3, R, R) in [-1, 1] and their captions (N, 384), a share sparser if `sparse`."""
         idx = self.draw.sample(n, rng)[0]
         flip = rng.random(n) < 0.5
         faces = self.data["images"][idx]
@@ -164,7 +166,7 @@ class CaptionedFaces:
         x = to_tensor(np.ascontiguousarray(faces))
         if x.shape[-1] != self.size:
             x = F.interpolate(x, size=(self.size, self.size), mode="area")
-        return x, self.captions(idx, flip, rng)
+        return x, self.captions(idx, flip, rng, sparse)
 
 
 def grad_norm(module: torch.nn.Module) -> float:
@@ -208,7 +210,7 @@ class UncaptionedFaces:
     def __init__(self, args) -> None:
         self.mixture, self.size = training_mixture(args.data, args.limit)[0], args.resolution
 
-    def sample(self, n: int, rng) -> tuple[torch.Tensor, None]:
+    def sample(self, n: int, rng, sparse: bool = True) -> tuple[torch.Tensor, None]:
         x = to_tensor(self.mixture.sample(n, rng, flip=True)[0])
         return F.interpolate(x, size=(self.size,) * 2, mode="area") if x.shape[-1] != self.size else x, None
 
@@ -222,11 +224,8 @@ def main(argv=None) -> dict:
     budget = start_budget(args)
     dist = init_distributed()
     rng = seed_everything(args.seed, dist.rank)
-    if args.captions:
-        faces = CaptionedFaces(args, budget)
-        heldout = None  # held-out faces have no captions here: no overfitting gap (r_t still watched)
-    else:
-        faces, heldout = UncaptionedFaces(args), _heldout(args)
+    faces = CaptionedFaces(args, budget) if args.captions else UncaptionedFaces(args)
+    heldout = _heldout(args)
     G, D = networks(args)
     ema = EMA(G, args.ema)
     opt_g = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.0, 0.99))
@@ -304,8 +303,9 @@ def main(argv=None) -> dict:
         if step % args.check_every == 0 and step > 0:
             health.record(step, p=ada.p)
             with torch.no_grad():
-                train_logit = float(D(*faces.sample(64, np.random.default_rng(step))).mean())
-                held_logit = float(D(heldout(64, step)).mean()) if heldout else None
+                # training faces with their full captions, as the held-out faces have theirs
+                train_logit = float(D(*faces.sample(64, np.random.default_rng(step), sparse=False)).mean())
+                held_logit = float(D(*heldout(64, step)).mean()) if heldout else None
                 probe = ema.module(probe_z, c=probe_c)
             events += health.observe_overfitting(step, ada.rt, train_logit, held_logit)
             events += health.observe_diversity(step, diversity(probe), real_div)
@@ -338,9 +338,11 @@ def main(argv=None) -> dict:
 
 
 def _heldout(args):
-    """A sampler of held-out real faces (valid splits), for the overfitting gap; None if there are none."""
+    """A sampler of held-out real faces (valid splits) and, with --captions, their captions' embeddings,
+    for the overfitting gap; None if there are none."""
     from ..data import load
 
+    encoder = TextEncoder(capacity=0) if args.captions else None
     faces = []
     for name in pack_weights(args.data)[0]:
         valid = load(name, limit=args.limit).filter(split="valid")
@@ -349,16 +351,17 @@ def _heldout(args):
     if not faces:
         return None
 
-    def sample(n: int, seed: int) -> torch.Tensor:
+    def sample(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         r = np.random.default_rng(seed)
         part = faces[r.integers(len(faces))]
-        rows = r.choice(part.index, min(n, len(part)), replace=False)
-        x = to_tensor(part.images[np.sort(rows)])
-        return (
-            F.interpolate(x, size=(args.resolution,) * 2, mode="area")
-            if x.shape[-1] != args.resolution
-            else x
-        )
+        rows = np.sort(r.choice(part.index, min(n, len(part)), replace=False))
+        x = to_tensor(part.images[rows])
+        if x.shape[-1] != args.resolution:
+            x = F.interpolate(x, size=(args.resolution,) * 2, mode="area")
+        if encoder is None:
+            return x, None
+        text_rng = random.Random(seed)
+        return x, encoder.encode([caption(part.labels[i], text_rng) for i in rows])
 
     return sample
 
