@@ -1,0 +1,89 @@
+"""Which text-to-face model measures best? Models side by side through their engines, each at its
+own defaults and without re-roll (the model alone), on what the default model must do (issue 15):
+
+1. Caption prompts: N faces, each prompted with the caption of a random held-out CelebA face (the
+   prompts and seeds of bench/ema_sweep.py), against CelebA valid: FD, precision, recall, QA pass.
+2. The vague prompt "close-up portrait photo of a person": N faces, against CelebA valid: FD,
+   precision, recall, identity diversity, eyes consistent (bench/vague_prompt.py's measures).
+3. Prompt adherence: K faces for each of the ten adherence prompts.
+4. Speed: 16 faces in one call.
+
+    python bench/text_to_face.py --model face-diffusion --model face-gan=PATH/face_gan_text.safetensors --n 1000
+
+FD on 1,000 faces is biased upwards against the 5k figures and ranks models only. Prints Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+
+import numpy as np
+
+from portraitist import api
+from portraitist.captions import caption
+from portraitist.data import load
+from portraitist.engines import Request
+from portraitist.evaluation.adherence import ADHERENCE_PROMPTS, adherence
+from portraitist.evaluation.evaluate import EvalConfig, ImageSet, evaluate
+from portraitist.evaluation.predictors import predict
+
+VAGUE = "close-up portrait photo of a person"
+
+
+def faces(engine, prompts: list[str], seeds: list[int]) -> np.ndarray:
+    """One face per (prompt, seed), at the model's defaults, without re-roll; runs of one prompt batched."""
+    out, i = [], 0
+    while i < len(prompts):
+        j = i
+        while j < len(prompts) and prompts[j] == prompts[i] and seeds[j] == seeds[i] + (j - i) and j - i < 64:
+            j += 1
+        out += [
+            np.asarray(im) for im in engine.generate(Request(prompts[i], seed=seeds[i], n=j - i, reroll=0))
+        ]
+        i = j
+    return np.stack(out)
+
+
+def first(metrics: dict, prefix: str) -> float:
+    return next(v for k, v in metrics.items() if k.startswith(prefix))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", action="append", required=True, help="NAME or NAME=WEIGHTS (repeat)")
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--adherence-per-prompt", type=int, default=20)
+    args = ap.parse_args()
+    rng = random.Random(0)
+    celeba = load("celeba64", progress=False).filter(split="valid")
+    captions = [caption(celeba.labels[rng.choice(celeba.index)], rng) for _ in range(args.n)]
+    adh_prompts = [p for p in ADHERENCE_PROMPTS.values() for _ in range(args.adherence_per_prompt)]
+    adh_seeds = [50_000 + i for i in range(len(adh_prompts))]
+    print(f"{args.n} faces per prompt set against CelebA valid; adherence on {len(adh_prompts)} faces\n")
+    print("| model | captions: fd | precision | recall | QA pass | vague: fd | precision | recall | "
+          "identity diversity (real) | eyes | adherence | 16 faces, s |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for spec in args.model:
+        name, _, weights = spec.partition("=")
+        engine = api.engine(name, weights or None)
+        engine.generate(Request(VAGUE, seed=0, n=16, reroll=0))  # warm-up: loading is not speed
+        t = time.perf_counter()
+        engine.generate(Request(VAGUE, seed=1, n=16, reroll=0))
+        seconds = time.perf_counter() - t
+        cap, _ = evaluate(
+            ImageSet(f"{name}-captions", faces(engine, captions, list(range(args.n)))), EvalConfig()
+        )
+        vague, _ = evaluate(ImageSet(f"{name}-vague", faces(engine, [VAGUE] * args.n, list(range(args.n)))),
+                            EvalConfig(balanced_ref=None))  # fmt: skip
+        adh = adherence(adh_prompts, [""] * len(adh_prompts), predict(faces(engine, adh_prompts, adh_seeds)))
+        c, v = cap["set"], vague["set"]
+        print(f"| {spec} | {first(c, 'fd_effnet'):.1f} | {first(c, 'precision'):.3f} | {first(c, 'recall'):.3f} | "
+              f"{cap['qa']['qa_pass_rate']:.3f} | {first(v, 'fd_effnet'):.1f} | {first(v, 'precision'):.3f} | "
+              f"{first(v, 'recall'):.3f} | {v['identity_diversity']:.3f} ({v['identity_diversity_real']:.3f}) | "
+              f"{vague['qa']['eyes_consistent_rate']:.3f} | {adh['overall']:.3f} | {seconds:.2f} |", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
