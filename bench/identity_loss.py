@@ -1,7 +1,8 @@
 """Has a denoiser's identity input learnt anything? Its denoising error on training faces given
 another photo of the same person, against a photo of someone else and against no reference, per
 noise level (issue 16). A reference that carries the person lowers the error where the noise hides
-who it is; one the model ignores leaves it unchanged, and one it misreads raises it.
+who it is; one the model ignores leaves it unchanged, and one it misreads raises it. The last
+column is the yardstick: how much the face's caption lowers the error against no prompt at all.
 
     python bench/identity_loss.py --weights campaign/face_diffusion_v5_wip.safetensors \
         --autoencoder /root/portraitist-campaign/ship4/ae16x16x4.safetensors --n 512
@@ -59,14 +60,19 @@ def main(argv=None) -> None:
     cosine_same = float((same * torch.from_numpy(refs["embedding"][rows].astype(np.float32))).sum(1).mean())
     print(f"{len(rows)} training faces with another photo of their person; "
           f"mean SFace cosine to that photo {cosine_same:.3f}\n")  # fmt: skip
-    print("| sigma | no reference | same person | someone else | same vs none | same vs else |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    no_prompt = net.null_text.expand(len(rows), -1)
+    print(
+        "| sigma | no reference | same person | someone else | same vs none | same vs else | caption vs no prompt |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for sigma in SIGMAS:
         noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(int(sigma * 100)))
         e = {k: errors(denoiser, net, x0, text, ref, sigma, noise) for k, ref in
              {"none": None, "same": same, "else": other}.items()}  # fmt: skip
+        e["no prompt"] = errors(denoiser, net, x0, no_prompt, None, sigma, noise)
         print(f"| {sigma:g} | {e['none'].mean():.4f} | {e['same'].mean():.4f} | {e['else'].mean():.4f} | "
-              f"{(e['same'] / e['none']).mean() - 1:+.2%} | {(e['same'] / e['else']).mean() - 1:+.2%} |")  # fmt: skip
+              f"{(e['same'] / e['none']).mean() - 1:+.2%} | {(e['same'] / e['else']).mean() - 1:+.2%} | "
+              f"{(e['none'] / e['no prompt']).mean() - 1:+.2%} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ predictors of the adherence bench.
 
     python bench/same_person.py --weights campaign/face_diffusion_v4_wip.safetensors [--n 40] \
         [--identity-guidance 3,5] [--out docs/eval/same_person]
+    python bench/same_person.py --model face-gan [--weights FILE]   # a GAN's series: one seed, each prompt
 
 Cases, each over `--n` people and the five SERIES prompts:
 - generated: the reference is the face the seed makes for BASE_PROMPT; the series uses that seed.
@@ -79,7 +80,10 @@ def l2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--weights", required=True, help="a face-diffusion file with an identity input")
+    ap.add_argument("--model", choices=("face-diffusion", "face-gan"), default="face-diffusion")
+    ap.add_argument(
+        "--weights", help="a face-diffusion file with an identity input; a face-gan file (default shipped)"
+    )
     ap.add_argument("--n", type=int, default=40)
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--guidance", type=float, default=3.0)
@@ -91,32 +95,48 @@ def main(argv=None) -> dict:
     from portraitist.pipelines.face_diffusion import FaceDiffusion
     from portraitist.reference import Reference
 
-    pipe = FaceDiffusion.from_pretrained(args.weights)
-    if not pipe.takes_reference:
-        raise SystemExit(f"{args.weights} has no identity input (train with --identity)")
     seeds = list(range(500_000, 500_000 + args.n))
-
-    def faces(prompt, identity=None, scale=None, batch_seeds=seeds):
-        return pipe(prompt, None, args.steps, args.guidance, batch_seeds, "dpmpp_2m", None, identity, scale)
-
-    generated = faces(BASE_PROMPT)
     real, real_other = real_pairs(args.n)
-    cases = {"generated": generated, "real": real}
+    if args.model == "face-gan":  # a GAN's series keeps the seed (steered, or prompted if text-conditioned)
+        from portraitist import api
+        from portraitist.engines import Request
+
+        engine = api.engine("face-gan", args.weights)
+        args.steps = args.guidance = None
+
+        def faces(prompt, identity=None, scale=None):
+            return np.stack(engine.generate(Request(prompt, seed=seeds[0], n=len(seeds), reroll=0)))
+
+        cases, scales = {"generated": faces(BASE_PROMPT)}, []
+    else:
+        if not args.weights:
+            raise SystemExit("--weights: a face-diffusion file with an identity input")
+        pipe = FaceDiffusion.from_pretrained(args.weights)
+        if not pipe.takes_reference:
+            raise SystemExit(f"{args.weights} has no identity input (train with --identity)")
+
+        def faces(prompt, identity=None, scale=None):
+            return pipe(prompt, None, args.steps, args.guidance, seeds, "dpmpp_2m", None, identity, scale)
+
+        cases = {"generated": faces(BASE_PROMPT), "real": real}
+        scales = [float(s) for s in args.identity_guidance.split(",")]
     # generated faces are framed like the training faces already; real CelebA photos too
-    embed = {k: np.stack([Reference.from_aligned(f, k).embedding for f in v]) for k, v in cases.items()}
+    embed = {
+        k: np.stack([Reference.from_aligned(f, k).embedding for f in v])
+        for k, v in (cases | {"real": real}).items()
+    }
     pair_cos, pair_ok = cosine_to(real, real_other)
     # the conditioning embedding (fixed template warp, no detection) on the same pairs
     other = np.stack([Reference.from_aligned(f, "other").embedding for f in real_other])
     template_cos = (embed["real"] * other).sum(1)
     results = {
-        "weights": str(args.weights), "n": args.n, "steps": args.steps, "guidance": args.guidance,
+        "model": args.model, "weights": str(args.weights), "n": args.n, "steps": args.steps, "guidance": args.guidance,
         "real_pairs": {"same_person_rate": float((pair_cos[pair_ok] >= SAME).mean()),
                        "same_person_rate_template": float((template_cos >= SAME).mean()),
                        "pixel_l2": float(l2(real, real_other).mean())},
         "rows": [],
     }  # fmt: skip
-    sheet, captions = [], []  # per case: the references, then each prompt at the first scale
-    scales = [float(s) for s in args.identity_guidance.split(",")]
+    sheet, captions = [], []  # per case: the references, then each prompt at the first scale (or none)
     for case, refs in cases.items():
         sheet += list(refs[:8])
         captions += [f"{case} reference"] * min(8, len(refs))
@@ -131,7 +151,7 @@ def main(argv=None) -> dict:
                 same += list(np.where(ok, cos >= SAME, False))
                 attr += attribute_hits(out, prompt)
                 dist += list(l2(refs, out))
-                if scale == scales[0]:
+                if scale == (scales[0] if scales else None):
                     sheet += list(out[:8])
                     captions += [prompt.removeprefix("portrait photo of ")] * min(8, len(out))
             row = {"case": case, "reference": label, "same_person_rate": float(np.mean(same)),

@@ -9,6 +9,7 @@ own defaults and without re-roll (the model alone), on what the default model mu
 4. Speed: 16 faces in one call.
 
     python bench/text_to_face.py --model face-diffusion --model face-gan=PATH/face_gan_text.safetensors --n 1000
+    (--truncation 0.7,0.85: one row per truncation for the models that take one, to choose a default)
 
 FD on 1,000 faces is biased upwards against the 5k figures and ranks models only. Prints Markdown.
 """
@@ -32,15 +33,17 @@ from portraitist.evaluation.predictors import predict
 VAGUE = "close-up portrait photo of a person"
 
 
-def faces(engine, prompts: list[str], seeds: list[int]) -> np.ndarray:
-    """One face per (prompt, seed), at the model's defaults, without re-roll; runs of one prompt batched."""
+def faces(engine, prompts: list[str], seeds: list[int], **settings) -> np.ndarray:
+    """One face per (prompt, seed), at the model's defaults (or `settings`), without re-roll; runs of
+    one prompt batched."""
     out, i = [], 0
     while i < len(prompts):
         j = i
         while j < len(prompts) and prompts[j] == prompts[i] and seeds[j] == seeds[i] + (j - i) and j - i < 64:
             j += 1
         out += [
-            np.asarray(im) for im in engine.generate(Request(prompts[i], seed=seeds[i], n=j - i, reroll=0))
+            np.asarray(im)
+            for im in engine.generate(Request(prompts[i], seed=seeds[i], n=j - i, reroll=0, **settings))
         ]
         i = j
     return np.stack(out)
@@ -55,6 +58,9 @@ def main() -> None:
     ap.add_argument("--model", action="append", required=True, help="NAME or NAME=WEIGHTS (repeat)")
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--adherence-per-prompt", type=int, default=20)
+    ap.add_argument(
+        "--truncation", help="comma-separated truncations for models that take one (default: theirs)"
+    )
     args = ap.parse_args()
     rng = random.Random(0)
     celeba = load("celeba64", progress=False).filter(split="valid")
@@ -72,17 +78,24 @@ def main() -> None:
         t = time.perf_counter()
         engine.generate(Request(VAGUE, seed=1, n=16, reroll=0))
         seconds = time.perf_counter() - t
-        cap, _ = evaluate(
-            ImageSet(f"{name}-captions", faces(engine, captions, list(range(args.n)))), EvalConfig()
-        )
-        vague, _ = evaluate(ImageSet(f"{name}-vague", faces(engine, [VAGUE] * args.n, list(range(args.n)))),
-                            EvalConfig(balanced_ref=None))  # fmt: skip
-        adh = adherence(adh_prompts, [""] * len(adh_prompts), predict(faces(engine, adh_prompts, adh_seeds)))
-        c, v = cap["set"], vague["set"]
-        print(f"| {spec} | {first(c, 'fd_effnet'):.1f} | {first(c, 'precision'):.3f} | {first(c, 'recall'):.3f} | "
-              f"{cap['qa']['qa_pass_rate']:.3f} | {first(v, 'fd_effnet'):.1f} | {first(v, 'precision'):.3f} | "
-              f"{first(v, 'recall'):.3f} | {v['identity_diversity']:.3f} ({v['identity_diversity_real']:.3f}) | "
-              f"{vague['qa']['eyes_consistent_rate']:.3f} | {adh['overall']:.3f} | {seconds:.2f} |", flush=True)  # fmt: skip
+        choices = [{}]
+        if args.truncation and engine.card.truncation is not None:
+            choices = [{"truncation": float(x)} for x in args.truncation.split(",")]
+        for settings in choices:
+            label = spec + (f" @{settings['truncation']:g}" if settings else "")
+            cap, _ = evaluate(ImageSet(f"{name}-captions", faces(engine, captions, list(range(args.n)), **settings)),
+                              EvalConfig())  # fmt: skip
+            vague, _ = evaluate(
+                ImageSet(f"{name}-vague", faces(engine, [VAGUE] * args.n, list(range(args.n)), **settings)),
+                EvalConfig(balanced_ref=None),
+            )
+            pred = predict(faces(engine, adh_prompts, adh_seeds, **settings))
+            adh = adherence(adh_prompts, [""] * len(adh_prompts), pred)
+            c, v = cap["set"], vague["set"]
+            print(f"| {label} | {first(c, 'fd_effnet'):.1f} | {first(c, 'precision'):.3f} | {first(c, 'recall'):.3f} | "
+                  f"{cap['qa']['qa_pass_rate']:.3f} | {first(v, 'fd_effnet'):.1f} | {first(v, 'precision'):.3f} | "
+                  f"{first(v, 'recall'):.3f} | {v['identity_diversity']:.3f} ({v['identity_diversity_real']:.3f}) | "
+                  f"{vague['qa']['eyes_consistent_rate']:.3f} | {adh['overall']:.3f} | {seconds:.2f} |", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

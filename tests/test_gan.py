@@ -9,6 +9,8 @@ import torch
 from conftest import synthetic_face
 from PIL import Image
 
+from portraitist.engines.embedded import FaceGANEngine
+from portraitist.latent.gan_directions import interpolation_frames
 from portraitist.nets.stylegan import Discriminator, Generator
 from portraitist.pipelines.face_gan import FaceGAN
 from portraitist.training import gan as gan_trainer
@@ -225,6 +227,27 @@ def test_a_conditional_gan_file_follows_its_prompt_and_negative_prompt(tmp_path)
     assert not np.array_equal(away, smiling[:1])
     # a negated phrase in the prompt works as the negative prompt
     assert np.array_equal(gan.generate([1], 0.85, prompt="a smiling woman without glasses"), away)
+
+
+def test_a_conditional_gan_interpolates_between_seeds_and_prompts_and_has_its_own_card(tmp_path):
+    torch.manual_seed(0)
+    path = FaceGAN(Generator(16, z_dim=32, w_dim=32, base=8, c_dim=384), {}).save_pretrained(
+        tmp_path / "c.safetensors"
+    )
+    gan = FaceGAN.from_pretrained(path)
+    woman, man = "a smiling woman", "an old man with a beard"
+    frames = interpolation_frames(gan, 1, 1, frames=3, prompts=(woman, man))
+    assert np.array_equal(frames[0], gan.generate([1], 0.7, prompt=woman)[0])
+    assert np.array_equal(frames[-1], gan.generate([1], 0.7, prompt=man)[0])
+    z = interpolation_frames(gan, 1, 2, frames=3, space="z", prompts=(woman, woman))
+    assert np.array_equal(z[-1], gan.synthesize(gan.ws([2], 0.7, woman), [1])[0])
+    with pytest.raises(ValueError, match="one prompt"):
+        interpolation_frames(gan, 1, 2, space="z", prompts=(woman, man))
+    engine = FaceGANEngine(weights=path)
+    assert engine.card.name == "face-gan" and "ethnicity" in engine.card.honours
+    assert "text-conditioned" in engine.card.notes and "ethnicity" not in FaceGANEngine().card.honours
+    strip = engine.interpolate({"seed": 3, "prompt": woman}, {"seed": 3, "prompt": man}, 4)
+    assert np.array_equal(strip[-1], gan.generate([3], 0.7, prompt=man)[0])
 
 
 @pytest.mark.slow

@@ -337,6 +337,25 @@ def test_reference_faces_are_other_photos_of_the_same_person():
     assert 0.4 < half.numpy()[refs["count"][idx] > 0].mean() < 0.6  # identity dropout
 
 
+def test_the_identity_input_can_learn_at_its_own_rate():
+    from portraitist.nets.unet import UNet
+    from portraitist.training.diffusion import parameter_groups, parse
+
+    unet = UNet(ch=16, mults=(1, 2), attn_levels=(), id_dim=128)
+    assert parameter_groups(unet, 1.0) == [{"params": list(unet.parameters())}]
+    rest, mine = parameter_groups(unet, 10.0)
+    assert mine["lr_mult"] == 10.0 and len(mine["params"]) == 5  # two Linear layers and the null reference
+    assert {id(p) for p in rest["params"] + mine["params"]} == {id(p) for p in unet.parameters()}
+    assert all(p is not unet.null_text for p in mine["params"])
+    assert (
+        parse(["--autoencoder", "ae.safetensors", "--identity", "--identity-lr-mult", "10"]).identity_lr_mult
+        == 10
+    )
+    for bad in (["--identity-lr-mult", "10"], ["--identity", "--identity-lr-mult", "0"]):
+        with pytest.raises(SystemExit):
+            parse(["--autoencoder", "ae.safetensors", *bad])
+
+
 @pytest.mark.slow
 def test_identity_training_continues_a_model_without_references(demographic_pack, tiny_autoencoder, tmp_path):
     import csv
@@ -355,10 +374,13 @@ def test_identity_training_continues_a_model_without_references(demographic_pack
     first = subprocess.run(common + ["--steps", "2", "--out", str(tmp_path / "a"), "--export", str(tmp_path / "a.st")],
                            capture_output=True, text=True)  # fmt: skip
     assert first.returncode == 0, first.stderr[-2000:]
-    second = subprocess.run(common + ["--steps", "5", "--identity", "--init-from", str(tmp_path / "a"), "--out",
-                                      str(tmp_path / "b"), "--export", str(tmp_path / "b.st")],
+    second = subprocess.run(common + ["--steps", "5", "--identity", "--identity-lr-mult", "10", "--init-from",
+                                      str(tmp_path / "a"), "--out", str(tmp_path / "b"), "--export", str(tmp_path / "b.st")],
                             capture_output=True, text=True)  # fmt: skip
     assert second.returncode == 0, second.stderr[-2000:]
     assert "reference faces: " in second.stdout and "starting from" in second.stdout
     model = FaceDiffusion.from_pretrained(tmp_path / "b.st")
     assert model.takes_reference and model.meta["train"]["step"] == 5
+    groups = json.loads((tmp_path / "b" / "ckpt" / "state.json").read_text())["optimizer"]["param_groups"]
+    assert [g.get("lr_mult", 1.0) for g in groups] == [1.0, 10.0]
+    assert groups[1]["lr"] == pytest.approx(10 * groups[0]["lr"])  # the identity input at 10x the rate

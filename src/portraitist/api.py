@@ -20,14 +20,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .engines import Request, get_engine
+from .engines import DEFAULT_MODEL, Request, get_engine
 from .engines.base import require
 from .errors import InvalidInput
 from .reference import Reference, StartImage
 
 
 @cache
-def engine(model: str = "face-diffusion", weights: str | None = None):
+def engine(model: str = DEFAULT_MODEL, weights: str | None = None):
     """One engine per model and weights file, kept loaded between calls."""
     return get_engine(model, weights=weights) if weights else get_engine(model)
 
@@ -41,7 +41,7 @@ def generate(
     sampler: str | None = None,
     num_images: int = 1,
     reroll: int | None = None,
-    model: str = "face-diffusion",
+    model: str = DEFAULT_MODEL,
     weights: str | Path | None = None,
     truncation: float | None = None,
     callback=None,
@@ -102,7 +102,7 @@ def series(
     num_inference_steps: int | None = None,
     guidance_scale: float | None = None,
     identity_guidance: float | None = None,
-    model: str = "face-diffusion",
+    model: str = DEFAULT_MODEL,
     weights: str | Path | None = None,
     truncation: float | None = None,
     style: str | None = None,
@@ -140,7 +140,7 @@ def grid(
     prompt: str,
     x: str,
     y: str | None = None,
-    model: str = "face-diffusion",
+    model: str = DEFAULT_MODEL,
     weights: str | Path | None = None,
     progress=None,
     **settings,

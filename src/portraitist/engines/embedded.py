@@ -112,11 +112,21 @@ def _header(path: Path, stamp: float) -> dict:
         return {}
 
 
-def takes_reference(path: Path) -> bool:
-    """Whether a diffusion weights file's denoiser has an identity input."""
+def _config(path: Path) -> dict:
+    """A weights file's saved configuration, read from its header alone."""
     path = Path(path)
     stamp = path.stat().st_mtime if path.exists() else 0.0
-    return bool(_header(path, stamp).get("config", {}).get("unet", {}).get("id_dim"))
+    return _header(path, stamp).get("config", {})
+
+
+def takes_reference(path: Path) -> bool:
+    """Whether a diffusion weights file's denoiser has an identity input."""
+    return bool(_config(path).get("unet", {}).get("id_dim"))
+
+
+def reads_prompts(path: Path) -> bool:
+    """Whether a GAN weights file's generator is text-conditioned (trained with --captions)."""
+    return bool(_config(path).get("c_dim"))
 
 
 class FaceDiffusionEngine:
@@ -288,11 +298,25 @@ FACE_GAN = ModelCard(
 )
 
 
-class FaceGANEngine:
-    card = FACE_GAN
+# a text-conditioned GAN learnt the captions the diffusion model learnt: it honours the same words
+FACE_GAN_TEXT = replace(
+    FACE_GAN,
+    title="portraitist text-conditioned face GAN",
+    weights="a file from `portraitist train gan --captions` (--weights)",
+    best_for="instant 64x64 faces from a prompt; latent edits, interpolation and projection of photos",
+    honours=FACE_DIFFUSION.honours,
+    values=FACE_DIFFUSION.values,
+    partly=FACE_DIFFUSION.partly,
+    notes="A text-conditioned GAN: its mapping network reads the prompt (the captions it was trained "
+    "on), truncation pulls towards the prompt's own average face, and a negative prompt moves the face "
+    "away from the negative's average. Truncation trades variety for quality.",
+)
 
+
+class FaceGANEngine:
     def __init__(self, weights=None, directions=None) -> None:
         self.weights, self.directions_file = weights, directions
+        self.card = FACE_GAN_TEXT if reads_prompts(Path(weights) if weights else GAN_WEIGHTS) else FACE_GAN
         self._gan = self._directions = None
         self._projections: dict = {}
         self._loading = threading.Lock()
@@ -396,10 +420,12 @@ class FaceGANEngine:
         return project(gan, photo, steps=steps, seed=seed)
 
     def interpolate(self, a: dict, b: dict, frames: int, space: str | None = None) -> np.ndarray:
-        """From seed a's face to seed b's: lerp in W (default) or slerp in Z."""
+        """From seed a's face to seed b's: lerp in W (default) or slerp in Z; a text-conditioned
+        generator also goes from a's prompt to b's (in W)."""
         from ..latent.gan_directions import interpolation_frames
 
         gan, _ = self.load()
+        prompts = (a.get("prompt"), b.get("prompt")) if gan.conditional else (None, None)
         return interpolation_frames(
-            gan, int(a.get("seed") or 0), int(b.get("seed") or 0), frames, space or "w"
+            gan, int(a.get("seed") or 0), int(b.get("seed") or 0), frames, space or "w", prompts=prompts
         )

@@ -29,7 +29,8 @@ def get_engine(name: str, **options):
 
 
 def _construct(name: str, options: dict):
-    if name in (FACE_DIFFUSION.name, "default"):
+    name = DEFAULT_MODEL if name == "default" else name
+    if name == FACE_DIFFUSION.name:
         from .embedded import FaceDiffusionEngine
 
         return FaceDiffusionEngine(**options)

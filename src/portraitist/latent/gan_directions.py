@@ -158,18 +158,22 @@ def edit_w(w: torch.Tensor, directions: Directions, edits: dict[str, float]) -> 
 
 
 def interpolation_frames(gan: FaceGAN, seed_a: int, seed_b: int, frames: int = 8, space: str = "w",
-                         truncation: float = 0.7) -> np.ndarray:  # fmt: skip
-    """Faces from seed_a to seed_b: slerp between the z's (space='z') or lerp between the w's ('w')."""
+                         truncation: float = 0.7, prompts: tuple[str | None, str | None] = (None, None),
+                         ) -> np.ndarray:  # fmt: skip
+    """Faces from seed_a to seed_b: slerp between the z's (space='z') or lerp between the w's ('w').
+    A text-conditioned generator maps each end under its prompt (its vague prompt for None): in W
+    the two may differ (one seed from one prompt to another), in Z they must be one prompt."""
     if space not in ("z", "w"):
         raise InvalidInput("space must be 'z' or 'w'")
     za, zb = gan.z([seed_a]), gan.z([seed_b])
     ts = np.linspace(0, 1, frames)
-    with torch.inference_mode():
-        if space == "z":
-            w = gan.G.ws(torch.cat([slerp(za, zb, float(t)) for t in ts]), truncation)
-        else:
-            wa, wb = gan.G.ws(za, truncation), gan.G.ws(zb, truncation)
-            w = torch.cat([torch.lerp(wa, wb, float(t)) for t in ts])
+    if space == "z":
+        if prompts[0] != prompts[1]:
+            raise InvalidInput("interpolating in Z keeps one prompt: interpolate in W between two prompts")
+        w = gan.ws_of(torch.cat([slerp(za, zb, float(t)) for t in ts]), truncation, prompts[0])
+    else:
+        wa, wb = gan.ws_of(za, truncation, prompts[0]), gan.ws_of(zb, truncation, prompts[1])
+        w = torch.cat([torch.lerp(wa, wb, float(t)) for t in ts])
     return gan.synthesize(w, [seed_a] * frames)
 
 

@@ -41,6 +41,7 @@ from fastapi.staticfiles import StaticFiles
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..engines import DEFAULT_MODEL
 from ..engines.base import MAX_PROMPT_CHARS
 from .gallery import Gallery
 from .jobs import Job, JobQueue, QueueFull, _data_url
@@ -59,7 +60,7 @@ class JobRequest(BaseModel):
     prompt: str
     negative_prompt: str | None = None
     negative_presets: list[str] = Field(default_factory=list, max_length=5)
-    model: str = "face-diffusion"
+    model: str = DEFAULT_MODEL
     seed: int = 0
     steps: int | None = None
     guidance: float | None = None
@@ -88,7 +89,7 @@ class GridRequest(BaseModel):
     prompt: str
     x: str = Field(max_length=400)  # SETTING=V1,V2,...
     y: str | None = Field(None, max_length=400)
-    model: str = "face-diffusion"
+    model: str = DEFAULT_MODEL
     negative_prompt: str | None = None
     style: str | None = Field(None, max_length=41)
     seed: int = 0
@@ -102,7 +103,7 @@ class BriefRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str | None = Field(None, max_length=MAX_PROMPT_CHARS)
     brief: dict[str, str | int | float | list[str] | None] | None = None
-    model: str = "face-diffusion"
+    model: str = DEFAULT_MODEL
     negative_presets: list[str] = Field(default_factory=list, max_length=5)
     negative_prompt: str | None = Field(None, max_length=MAX_PROMPT_CHARS)
 
@@ -334,7 +335,7 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, gan_w
         return {"settings": settings}
 
     @app.get("/api/styles", dependencies=guard)
-    def style_list(model: str = "face-diffusion") -> list[dict]:
+    def style_list(model: str = DEFAULT_MODEL) -> list[dict]:
         from ..engines.base import style_gaps
         from ..prompting.styles import styles
 
@@ -351,7 +352,7 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, gan_w
     previews: dict[tuple[str, str], bytes] = {}
 
     @app.get("/api/styles/{name}/preview.png", dependencies=guard)
-    def style_preview(name: str, model: str = "face-diffusion"):
+    def style_preview(name: str, model: str = DEFAULT_MODEL):
         from ..engines import Request as EngineRequest
 
         if (name, model) not in previews:
@@ -374,7 +375,7 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, gan_w
         here), saved to the gallery, and returned with the labelled sheet."""
         from ..api import grid
 
-        if body.model not in model_weights and body.model not in ("face-diffusion", "face-gan"):
+        if body.model not in model_weights:
             raise HTTPException(422, "grids run on the models this project ships")
         try:
             sheet, cells = grid(body.prompt, body.x, body.y, model=body.model, weights=model_weights.get(body.model),

@@ -445,7 +445,14 @@ def parse(argv=None) -> argparse.Namespace:
                          "1.55x the faces per second on this AVX512-BF16 CPU (bench/profile_denoiser.py)")  # fmt: skip
     ap.add_argument("--identity-drop", type=float, default=0.3,
                     help="share of faces with a reference trained without it (so prompts alone still work)")  # fmt: skip
+    ap.add_argument("--identity-lr-mult", type=float, default=1.0,
+                    help="the identity input's learning rate as a multiple of --lr: the reference recurs "
+                         "rarely per person, so its branch learns slowly (docs/identity.md)")  # fmt: skip
     args = ap.parse_args(argv)
+    if args.identity_lr_mult != 1.0 and not args.identity:
+        ap.error("--identity-lr-mult needs --identity")
+    if not 0 < args.identity_lr_mult <= 100:
+        ap.error(f"--identity-lr-mult must be in (0, 100], got {args.identity_lr_mult}")
     if not 0 <= args.sparse_captions < 1:
         ap.error(f"--sparse-captions must be in [0, 1), got {args.sparse_captions}")
     if not 0 <= args.identity_drop < 1:
@@ -457,6 +464,17 @@ def parse(argv=None) -> argparse.Namespace:
     if not 0 <= args.lr_final <= 1:
         ap.error(f"--lr-final must be between 0 and 1, got {args.lr_final}")
     return args
+
+
+def parameter_groups(unet: UNet, identity_lr_mult: float) -> list[dict]:
+    """One group, or the identity input's parameters apart with their own learning-rate multiple
+    (a run keeps its number of groups, so resuming one made without the option is unchanged)."""
+    if identity_lr_mult == 1.0:
+        return [{"params": list(unet.parameters())}]
+    named = list(unet.named_parameters())
+    mine = [p for n, p in named if n.startswith(("identity.", "null_identity"))]
+    rest = [p for n, p in named if not n.startswith(("identity.", "null_identity"))]
+    return [{"params": rest}, {"params": mine, "lr_mult": identity_lr_mult}]
 
 
 def main(argv=None) -> dict:
@@ -505,7 +523,7 @@ def main(argv=None) -> dict:
     unet = UNet(in_ch=ae.config["latent"], ch=args.channels, id_dim=IDENTITY_DIM if args.identity else 0)
     denoiser = Denoiser(unet, formulation=args.formulation)
     ema = EMA(denoiser, args.ema)
-    opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.0)
+    opt = torch.optim.AdamW(parameter_groups(unet, args.identity_lr_mult), lr=args.lr, weight_decay=0.0)
     modules = {"model": denoiser, "ema": ema.module}
     power = {f"power_ema_{s:.2f}": PowerEMA(denoiser, s) for s in SNAPSHOT_SIGMAS} if args.posthoc_ema else {}
     power_emas = list(power.values())
@@ -533,7 +551,7 @@ def main(argv=None) -> dict:
 
     def step(progress: float) -> dict:
         for group in opt.param_groups:
-            group["lr"] = cosine_lr(args.lr, args.lr_final, progress)
+            group["lr"] = cosine_lr(args.lr * group.get("lr_mult", 1.0), args.lr_final, progress)
         idx = torch.from_numpy(draw.sample(args.batch, rng)[0])
         flip = torch.rand(args.batch) < 0.5
         x0 = latents[idx]

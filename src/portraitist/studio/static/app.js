@@ -306,10 +306,10 @@ function select(img) {
   $("detail").hidden = false;
   $("detail-image").src = img.url;
   for (const s of document.querySelectorAll("#sliders input")) s.value = 0;
-  $("sliders").hidden = !["face-diffusion", "face-gan"].includes(img.model);
+  const own = models.find((x) => x.name === img.model);
+  $("sliders").hidden = !(own && own.capabilities.includes("edit"));
   const m = currentModel();
   $("use-face").hidden = !(m && m.capabilities.includes("reference"));
-  const own = models.find((x) => x.name === img.model);
   $("variation-row").hidden = !(own && own.capabilities.includes("variations") && img.seed != null);
   $("detail-settings").textContent = JSON.stringify(img.settings, null, 2);
 }
