@@ -5,7 +5,13 @@ predictors of the adherence bench.
 
     python bench/same_person.py --weights campaign/face_diffusion_v4_wip.safetensors [--n 40] \
         [--identity-guidance 3,5] [--out docs/eval/same_person]
-    python bench/same_person.py --model face-gan [--weights FILE]   # a GAN's series: one seed, each prompt
+    python bench/same_person.py --model face-gan [--weights FILE] [--shift 1,1.5]
+
+A GAN's series keeps the seed: "none" rows are the engine's own series (an unconditional GAN
+steered, a text-conditioned one prompted: its w mapped under each prompt). For a text-conditioned
+GAN, `--shift S` rows keep the face's w (the seed's under the base prompt, or a real reference
+projected into W+, 200 steps) and move it by S times the difference between the prompt's average
+w and the base prompt's (FaceGAN.shift): the same step for every face.
 
 Cases, each over `--n` people and the five SERIES prompts:
 - generated: the reference is the face the seed makes for BASE_PROMPT; the series uses that seed.
@@ -22,6 +28,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from portraitist.evaluation.adherence import observed, requested
 from portraitist.evaluation.predictors import predict
@@ -88,6 +95,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--guidance", type=float, default=3.0)
     ap.add_argument("--identity-guidance", default="3", help="comma-separated scales to compare")
+    ap.add_argument("--shift", default="1", help="a text-conditioned GAN: comma-separated shift strengths")
     ap.add_argument("--out", type=Path, default=Path("docs/eval/same_person"))
     args = ap.parse_args(argv)
 
@@ -102,12 +110,23 @@ def main(argv=None) -> dict:
         from portraitist.engines import Request
 
         engine = api.engine("face-gan", args.weights)
+        gan, _ = engine.load()
+        truncation = engine.card.default_truncation
         args.steps = args.guidance = None
+        generated = np.stack(engine.generate(Request(BASE_PROMPT, seed=seeds[0], n=args.n, reroll=0)))
+        cases, scales = {"generated": generated}, []
+        if gan.conditional:
+            from portraitist.latent.gan_directions import project
 
-        def faces(prompt, identity=None, scale=None):
-            return np.stack(engine.generate(Request(prompt, seed=seeds[0], n=len(seeds), reroll=0)))
+            scales = [float(s) for s in args.shift.split(",")]
+            start = {"generated": gan.ws(seeds, truncation, BASE_PROMPT),
+                     "real": torch.cat([project(gan, f, steps=200, seed=s)[0] for f, s in zip(real, seeds, strict=True)])}  # fmt: skip
+            cases["real"] = real
 
-        cases, scales = {"generated": faces(BASE_PROMPT)}, []
+        def faces(prompt, case=None, scale=None):
+            if scale is None:
+                return np.stack(engine.generate(Request(prompt, seed=seeds[0], n=len(seeds), reroll=0)))
+            return gan.synthesize(gan.shift(start[case], prompt, BASE_PROMPT, scale), seeds)
     else:
         if not args.weights:
             raise SystemExit("--weights: a face-diffusion file with an identity input")
@@ -115,7 +134,8 @@ def main(argv=None) -> dict:
         if not pipe.takes_reference:
             raise SystemExit(f"{args.weights} has no identity input (train with --identity)")
 
-        def faces(prompt, identity=None, scale=None):
+        def faces(prompt, case=None, scale=None):
+            identity = None if scale is None else embed[case]
             return pipe(prompt, None, args.steps, args.guidance, seeds, "dpmpp_2m", None, identity, scale)
 
         cases = {"generated": faces(BASE_PROMPT), "real": real}
@@ -141,12 +161,13 @@ def main(argv=None) -> dict:
         sheet += list(refs[:8])
         captions += [f"{case} reference"] * min(8, len(refs))
         for scale in [None, *scales]:
-            label = "none" if scale is None else f"identity {scale:g}"
+            how = "shift" if args.model == "face-gan" else "identity"
+            label = "none" if scale is None else f"{how} {scale:g}"
             if case == "real" and scale is None:
                 continue  # without a reference, a seed has nothing to do with a real person
             same, attr, dist = [], [], []
             for prompt in SERIES:
-                out = faces(prompt) if scale is None else faces(prompt, embed[case], scale)
+                out = faces(prompt, case, scale)
                 cos, ok = cosine_to(refs, out)
                 same += list(np.where(ok, cos >= SAME, False))
                 attr += attribute_hits(out, prompt)

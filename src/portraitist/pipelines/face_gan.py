@@ -113,10 +113,15 @@ class FaceGAN:
         rest, negated = split_negations(prompt or VAGUE)
         w = self.G.ws(z, truncation, self.embed([rest]))
         negatives = [t for t in (negative, *negated) if t]
-        if negatives:
-            vague, away = self.embed([VAGUE, ", ".join(negatives)]).split(1)
-            w = w + self.G.centre(vague) - self.G.centre(away)
-        return w
+        return self.shift(w, VAGUE, ", ".join(negatives)) if negatives else w
+
+    @torch.inference_mode()
+    def shift(self, w: torch.Tensor, towards: str, away: str, strength: float = 1.0) -> torch.Tensor:
+        """w (N, w_dim) or per-layer (N, num_ws, w_dim) moved by the difference between two prompts'
+        average w: the same step for every face, so each keeps what its own w says beyond the prompt
+        (a conditional generator's negative prompts, and its edits of a face or a projected photo)."""
+        a, b = self.embed([towards, away]).split(1)
+        return w + strength * (self.G.centre(a) - self.G.centre(b))
 
     @torch.inference_mode()
     def synthesize(self, w: torch.Tensor, noise_seeds: list[int]) -> np.ndarray:
