@@ -9,6 +9,7 @@ import torch
 from conftest import synthetic_face
 from PIL import Image
 
+from portraitist.engines import Request
 from portraitist.engines.embedded import FaceGANEngine
 from portraitist.latent.gan_directions import interpolation_frames
 from portraitist.nets.stylegan import Discriminator, Generator
@@ -229,6 +230,18 @@ def test_a_conditional_gan_file_follows_its_prompt_and_negative_prompt(tmp_path)
     assert np.array_equal(gan.generate([1], 0.85, prompt="a smiling woman without glasses"), away)
 
 
+def test_a_shift_moves_every_face_by_one_step_between_two_prompts_averages(tmp_path):
+    torch.manual_seed(0)
+    gan = FaceGAN(Generator(16, z_dim=32, w_dim=32, base=8, c_dim=384), {})
+    w = gan.ws([1, 2], 0.85, "a woman")
+    step = gan.shift(w, "a smiling woman", "a woman") - w
+    assert torch.allclose(step[0], step[1]) and step.abs().max() > 0  # one step, the same for both faces
+    assert torch.allclose(gan.shift(w, "a woman", "a woman"), w)
+    assert torch.allclose(gan.shift(w, "a smiling woman", "a woman", 0.0), w)
+    per_layer = w[:, None].expand(-1, gan.G.num_ws, -1)
+    assert torch.allclose(gan.shift(per_layer, "a smiling woman", "a woman")[:, 3], w + step, atol=1e-6)
+
+
 def test_a_conditional_gan_interpolates_between_seeds_and_prompts_and_has_its_own_card(tmp_path):
     torch.manual_seed(0)
     path = FaceGAN(Generator(16, z_dim=32, w_dim=32, base=8, c_dim=384), {}).save_pretrained(
@@ -248,6 +261,34 @@ def test_a_conditional_gan_interpolates_between_seeds_and_prompts_and_has_its_ow
     assert "text-conditioned" in engine.card.notes and "ethnicity" not in FaceGANEngine().card.honours
     strip = engine.interpolate({"seed": 3, "prompt": woman}, {"seed": 3, "prompt": man}, 4)
     assert np.array_equal(strip[-1], gan.generate([3], 0.7, prompt=man)[0])
+
+
+def test_a_conditional_gans_guidance_pushes_past_the_prompts_average(tmp_path):
+    torch.manual_seed(0)
+    path = FaceGAN(Generator(16, z_dim=32, w_dim=32, base=8, c_dim=384), {}).save_pretrained(
+        tmp_path / "c.safetensors"
+    )
+    gan, prompt = FaceGAN.from_pretrained(path), "a smiling woman without glasses"
+    w = gan.ws([4, 5], 0.85, prompt)
+    assert torch.equal(gan.ws([4, 5], 0.85, prompt, guidance=1.0), w)
+    pushed = gan.ws([4, 5], 0.85, prompt, guidance=2.5)
+    # the step is from the vague prompt's average to the prompt's, negation left out
+    assert torch.allclose(
+        pushed, gan.shift(w, "a smiling woman", "portrait photo of a person", 1.5), atol=1e-6
+    )
+    engine = FaceGANEngine(weights=path)
+    assert engine.card.guidance == (0.0, 5.0) and engine.card.default_guidance == 1.0
+    default, guided = (
+        np.asarray(engine.generate(Request(prompt, seed=4, reroll=0, guidance=g))[0]) for g in (None, 2.5)
+    )
+    assert np.array_equal(default, gan.generate([4], 0.85, prompt)[0])
+    assert np.array_equal(guided, gan.synthesize(pushed[:1], [4])[0])
+    edited = engine.edit({"prompt": prompt, "seed": 4, "guidance": 2.5}, {})
+    assert np.array_equal(edited, guided)  # a face's saved guidance makes the same face again
+    with pytest.raises(ValueError, match="guidance"):
+        engine.generate(Request(prompt, guidance=9.0))
+    with pytest.raises(ValueError, match="guidance"):
+        FaceGANEngine().generate(Request(prompt, guidance=2.0))  # the unconditional GAN takes none
 
 
 @pytest.mark.slow

@@ -307,9 +307,12 @@ FACE_GAN_TEXT = replace(
     honours=FACE_DIFFUSION.honours,
     values=FACE_DIFFUSION.values,
     partly=FACE_DIFFUSION.partly,
+    guidance=(0.0, 5.0),  # w pushed past the prompt's own average (pipelines/face_gan.py: ws_of)
+    default_guidance=1.0,  # none, until its cost in realism is measured (docs/gan.md)
     notes="A text-conditioned GAN: its mapping network reads the prompt (the captions it was trained "
-    "on), truncation pulls towards the prompt's own average face, and a negative prompt moves the face "
-    "away from the negative's average. Truncation trades variety for quality.",
+    "on), truncation pulls towards the prompt's own average face, guidance above 1 pushes past it "
+    "(more adherence, less variety), and a negative prompt moves the face away from the negative's "
+    "average. Truncation trades variety for quality.",
 )
 
 
@@ -357,19 +360,20 @@ class FaceGANEngine:
             if start is not None:  # from the photo's projection towards the seeds' faces, then steered
                 w = torch.lerp(
                     start.expand(len(batch), -1, -1),
-                    self._w(batch, r.truncation, {}, r.prompt, r.negative_prompt)[:, None],
+                    self._w(batch, r.truncation, {}, r.prompt, r.negative_prompt, r.guidance)[:, None],
                     r.strength,
                 )
                 return gan.synthesize(
                     steering.steer(w, directions, signs) if signs else w, [r.seed] * len(batch)
                 )
             if r.variation_of is None:
-                return gan.synthesize(self._w(batch, r.truncation, signs, r.prompt, r.negative_prompt), batch)
+                w = self._w(batch, r.truncation, signs, r.prompt, r.negative_prompt, r.guidance)
+                return gan.synthesize(w, batch)
             from ..latent.variations import mixed
 
             # the varied face's z mixed with the new seeds'; its noise inputs kept (fine texture)
             z = mixed(gan.z([r.variation_of])[0], gan.z(batch), r.variation_strength)
-            w = gan.ws_of(z, r.truncation, r.prompt, r.negative_prompt)
+            w = gan.ws_of(z, r.truncation, r.prompt, r.negative_prompt, r.guidance or 1.0)
             w = steering.steer(w, directions, signs) if signs else w
             return gan.synthesize(w, [r.variation_of] * len(batch))
 
@@ -383,11 +387,11 @@ class FaceGANEngine:
         return self._projections[key]
 
     def _w(self, seeds: list[int], truncation: float, signs: dict[str, int], prompt: str | None = None,
-           negative: str | None = None):  # fmt: skip
+           negative: str | None = None, guidance: float | None = None):  # fmt: skip
         from ..latent import steering
 
         gan, directions = self.load()
-        w = gan.ws(seeds, truncation, prompt, negative)
+        w = gan.ws(seeds, truncation, prompt, negative, guidance or 1.0)
         return steering.steer(w, directions, signs) if signs else w
 
     def _face(self, settings: dict):
@@ -395,10 +399,10 @@ class FaceGANEngine:
         from ..latent import steering
 
         r = Request(settings.get("prompt") or "a face", settings.get("negative_prompt"), settings.get("seed"),
-                    truncation=settings.get("truncation")).resolve(self.card)  # fmt: skip
+                    guidance=settings.get("guidance"), truncation=settings.get("truncation")).resolve(self.card)  # fmt: skip
         gan, _ = self.load()
         signs = {} if gan.conditional else steering.wanted(r.prompt, r.negative_prompt)
-        return self._w([r.seed], r.truncation, signs, r.prompt, r.negative_prompt), r.seed
+        return self._w([r.seed], r.truncation, signs, r.prompt, r.negative_prompt, r.guidance), r.seed
 
     def edit(self, settings: dict, edits: dict[str, float], latent=None) -> np.ndarray:
         """A generated face (from its saved settings) or a projected photo (`latent`, from `project`)

@@ -98,20 +98,24 @@ class FaceGAN:
 
     @torch.inference_mode()
     def ws(self, seeds: list[int], truncation: float = 1.0, prompt: str | None = None,
-           negative: str | None = None) -> torch.Tensor:  # fmt: skip
-        return self.ws_of(self.z(seeds), truncation, prompt, negative)
+           negative: str | None = None, guidance: float = 1.0) -> torch.Tensor:  # fmt: skip
+        return self.ws_of(self.z(seeds), truncation, prompt, negative, guidance)
 
     @torch.inference_mode()
     def ws_of(self, z: torch.Tensor, truncation: float = 1.0, prompt: str | None = None,
-              negative: str | None = None) -> torch.Tensor:  # fmt: skip
+              negative: str | None = None, guidance: float = 1.0) -> torch.Tensor:  # fmt: skip
         """w for latents z (N, z_dim) (one per seed, or mixed: variations, interpolation). A
         conditional generator maps them under the prompt (VAGUE when none), truncated towards the
-        prompt's own average w, and moves them away from the negative prompt's average towards the
-        vague prompt's; an unconditional one ignores both (the engine steers it instead)."""
+        prompt's own average w; `guidance` g > 1 then pushes them g - 1 times further along the
+        step from the vague prompt's average to the prompt's (the GAN's analogue of classifier-free
+        guidance: more adherence, less variety); a negative prompt moves them away from its average
+        towards the vague prompt's. An unconditional generator ignores all three (the engine steers it)."""
         if not self.conditional:
             return self.G.ws(z, truncation)
         rest, negated = split_negations(prompt or VAGUE)
         w = self.G.ws(z, truncation, self.embed([rest]))
+        if guidance != 1.0:
+            w = self.shift(w, rest, VAGUE, guidance - 1.0)
         negatives = [t for t in (negative, *negated) if t]
         return self.shift(w, VAGUE, ", ".join(negatives)) if negatives else w
 
@@ -129,7 +133,7 @@ class FaceGAN:
         return to_uint8(self.G.synthesis(w, noise_seed=[int(s) for s in noise_seeds]))
 
     def generate(self, seeds: list[int], truncation: float, prompt: str | None = None,
-                 negative: str | None = None) -> np.ndarray:  # fmt: skip
+                 negative: str | None = None, guidance: float = 1.0) -> np.ndarray:  # fmt: skip
         if not 0 <= truncation <= 1.5:
             raise InvalidInput(f"truncation must be between 0 and 1.5, got {truncation}")
-        return self.synthesize(self.ws(seeds, truncation, prompt, negative), seeds)
+        return self.synthesize(self.ws(seeds, truncation, prompt, negative, guidance), seeds)
