@@ -9,7 +9,8 @@ own defaults and without re-roll (the model alone), on what the default model mu
 4. Speed: 16 faces in one call.
 
     python bench/text_to_face.py --model face-diffusion --model face-gan=PATH/face_gan_text.safetensors --n 1000
-    (--truncation 0.7,0.85: one row per truncation for the models that take one, to choose a default)
+    (--vary truncation=0.7,0.85 or --vary guidance=1,2: one row per value for the models whose
+    card takes that setting, to choose a default)
 
 FD on 1,000 faces is biased upwards against the 5k figures and ranks models only. Prints Markdown.
 """
@@ -58,10 +59,11 @@ def main() -> None:
     ap.add_argument("--model", action="append", required=True, help="NAME or NAME=WEIGHTS (repeat)")
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--adherence-per-prompt", type=int, default=20)
-    ap.add_argument(
-        "--truncation", help="comma-separated truncations for models that take one (default: theirs)"
-    )
+    ap.add_argument("--vary", help="SETTING=V1,V2,...: a row per value for models that take the setting")
     args = ap.parse_args()
+    key, _, values = (args.vary or "").partition("=")
+    if args.vary and (key not in ("truncation", "guidance", "steps") or not values):
+        ap.error("--vary takes truncation=..., guidance=... or steps=... with comma-separated values")
     rng = random.Random(0)
     celeba = load("celeba64", progress=False).filter(split="valid")
     captions = [caption(celeba.labels[rng.choice(celeba.index)], rng) for _ in range(args.n)]
@@ -79,10 +81,10 @@ def main() -> None:
         engine.generate(Request(VAGUE, seed=1, n=16, reroll=0))
         seconds = time.perf_counter() - t
         choices = [{}]
-        if args.truncation and engine.card.truncation is not None:
-            choices = [{"truncation": float(x)} for x in args.truncation.split(",")]
+        if key and getattr(engine.card, key) is not None:
+            choices = [{key: (int if key == "steps" else float)(x)} for x in values.split(",")]
         for settings in choices:
-            label = spec + (f" @{settings['truncation']:g}" if settings else "")
+            label = spec + "".join(f" {k}={v:g}" for k, v in settings.items())
             cap, _ = evaluate(ImageSet(f"{name}-captions", faces(engine, captions, list(range(args.n)), **settings)),
                               EvalConfig())  # fmt: skip
             vague, _ = evaluate(
