@@ -308,7 +308,7 @@ FACE_GAN_TEXT = replace(
     values=FACE_DIFFUSION.values,
     partly=FACE_DIFFUSION.partly,
     guidance=(0.0, 5.0),  # w pushed past the prompt's own average (pipelines/face_gan.py: ws_of)
-    default_guidance=1.0,  # none, until its cost in realism is measured (docs/gan.md)
+    default_guidance=1.0,  # none: adherence bought by guidance costs realism (docs/gan.md, measured)
     notes="A text-conditioned GAN: its mapping network reads the prompt (the captions it was trained "
     "on), truncation pulls towards the prompt's own average face, guidance above 1 pushes past it "
     "(more adherence, less variety), and a negative prompt moves the face away from the negative's "
