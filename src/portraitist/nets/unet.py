@@ -20,6 +20,9 @@ from torch import nn
 
 from .layers import Attention, ResBlock, norm
 
+# the names of the identity input's parameters (`add_identity`), as state-dict prefixes
+IDENTITY_PARAMETERS = ("identity.", "null_identity")
+
 
 class UNet(nn.Module):
     def __init__(self, in_ch: int = 4, ch: int = 64, mults=(1, 2, 2), attn_levels=(2,), text_dim: int = 384,

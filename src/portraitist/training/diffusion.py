@@ -58,7 +58,7 @@ from ..diffusion.samplers import sample_dpmpp_2m
 from ..errors import InvalidInput
 from ..files import atomic_write
 from ..nets.autoencoder import Autoencoder
-from ..nets.unet import UNet
+from ..nets.unet import IDENTITY_PARAMETERS, UNet
 from ..paths import cache_dir
 from ..pipelines.face_diffusion import FaceDiffusion
 from ..text import TextEncoder
@@ -472,8 +472,8 @@ def parameter_groups(unet: UNet, identity_lr_mult: float) -> list[dict]:
     if identity_lr_mult == 1.0:
         return [{"params": list(unet.parameters())}]
     named = list(unet.named_parameters())
-    mine = [p for n, p in named if n.startswith(("identity.", "null_identity"))]
-    rest = [p for n, p in named if not n.startswith(("identity.", "null_identity"))]
+    mine = [p for n, p in named if n.startswith(IDENTITY_PARAMETERS)]
+    rest = [p for n, p in named if not n.startswith(IDENTITY_PARAMETERS)]
     return [{"params": rest}, {"params": mine, "lr_mult": identity_lr_mult}]
 
 
@@ -535,7 +535,7 @@ def main(argv=None) -> dict:
     if args.init_from and not args.resume:
         own, trained = initial_denoiser(args.init_from)
         missing, unexpected = unet.load_state_dict(own, strict=False)
-        new = [k for k in missing if not k.startswith(("identity.", "null_identity"))]
+        new = [k for k in missing if not k.startswith(IDENTITY_PARAMETERS)]
         if new or unexpected:
             raise InvalidInput(
                 f"{args.init_from} does not fit this denoiser: missing {new}, unexpected {unexpected}"
