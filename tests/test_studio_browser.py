@@ -123,7 +123,9 @@ def test_the_studio_holds_on_a_phone_before_and_after_a_job_and_its_docs_work_of
                    else (outside.append(route.request.url), route.abort()))  # fmt: skip
 
     with studio(model_file, tmp_path, viewport=(390, 844), before=offline) as (page, server):
-        # images still loading (the style previews are rendered on demand) are not broken: wait for them
+        # the style previews are rendered on demand: wait until the style list has put them on the
+        # page (before that, "every image is complete" holds of none), then until each has loaded
+        page.wait_for_selector("#styles .style img")
         page.wait_for_function("[...document.images].every((i) => i.complete)", timeout=600_000)
         before = page.evaluate(BROKEN_OR_OVERFLOWING)
         assert before["broken"] == [] and not before["cancel"] and not before["preview"], before
