@@ -26,7 +26,7 @@ from portraitist.data import load
 from portraitist.engines import Request
 from portraitist.engines.embedded import FACE_DIFFUSION, FACE_GAN, FaceGANEngine
 from portraitist.evaluation.adherence import ADHERENCE_PROMPTS, adherence
-from portraitist.evaluation.evaluate import EvalConfig, ImageSet, evaluate
+from portraitist.evaluation.evaluate import EvalConfig, ImageSet, evaluate, metric
 from portraitist.evaluation.predictors import predict
 from portraitist.pipelines.face_diffusion import FaceDiffusion
 
@@ -124,10 +124,6 @@ def plot_training(stab: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def metric(res: dict, prefix: str) -> float:
-    return next(v for k, v in res["set"].items() if k.startswith(prefix))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=2000, help="faces per model for realism, diversity and anatomy")
@@ -162,7 +158,7 @@ def main() -> None:
             "memorisation": res.get("memorisation", {}).get("samples"),
         }
         contact_sheet(images[:32], cell=96, columns=8).save(args.out / f"{name}-samples.png")
-        print(name, res["qa"]["face_rate"], metric(res, "fd_effnet"), flush=True)
+        print(name, res["qa"]["face_rate"], metric(res["set"], "fd_effnet"), flush=True)
 
     adh_prompts = [p for p in ADHERENCE_PROMPTS.values() for _ in range(args.adherence)]
     seeds = list(range(100000, 100000 + len(adh_prompts)))
@@ -197,7 +193,7 @@ def render(r: dict, args) -> str:
     rel = args.out.resolve().relative_to(DOCS) if args.out.resolve().is_relative_to(DOCS) else args.out
 
     def pair(key: str, fmt: str = "{:.3f}") -> tuple[str, str]:
-        return fmt.format(metric(g, key)), fmt.format(metric(d, key))
+        return fmt.format(metric(g["set"], key)), fmt.format(metric(d["set"], key))
 
     rows = [
         ("diversity", "recall", *pair("recall")),

@@ -27,6 +27,7 @@ from portraitist.evaluation.evaluate import (
     EvalConfig,
     describe,
     describe_real,
+    metric,
     qa_summary,
     reference_set,
     set_metrics,
@@ -58,15 +59,11 @@ def main() -> None:
         s = describe(images)
         metrics = set_metrics(s, reference, args.n, images) | qa_summary(s.measures)
         rows.append((sigma, info, metrics))
-        fd, precision, recall = (
-            next(k for k in metrics if k.startswith(f"{m}_effnet_")) for m in ("fd", "precision", "recall")
-        )  # named by n, e.g. fd_effnet_1k
         print(f"| {args.model.name + ' as saved' if sigma is None else f'sigma_rel {sigma}'} | {info['step']} "
-              f"| {metrics[fd]:.2f} | {metrics[precision]:.3f} | {metrics[recall]:.3f} "
+              f"| {metric(metrics, 'fd_effnet'):.2f} | {metric(metrics, 'precision'):.3f} | {metric(metrics, 'recall'):.3f} "
               f"| {metrics['qa_pass_rate']:.3f} |", flush=True)  # fmt: skip
     if args.write_best:
-        fd = next(k for k in rows[0][2] if k.startswith("fd_effnet_"))
-        sigma, _, _ = min(rows, key=lambda r: r[2][fd])
+        sigma, _, _ = min(rows, key=lambda r: metric(r[2], "fd_effnet"))
         if sigma is None:  # (also where no snapshots were given)
             print("the trainer's own EMA measures best: nothing written")
             return

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from portraitist.data import load, to_tensor
-from portraitist.evaluation.evaluate import EvalConfig, ImageSet, evaluate
+from portraitist.evaluation.evaluate import EvalConfig, ImageSet, evaluate, metric
 from portraitist.nets.autoencoder import Autoencoder
 from portraitist.pipelines.face_diffusion import FaceDiffusion
 from portraitist.training.autoencoder import to_uint8
@@ -61,9 +61,7 @@ def main() -> None:
     for name, images in (("real photos (CelebA train sample)", faces), ("their reconstructions", recon)):
         res, _ = evaluate(ImageSet(name, images), EvalConfig(balanced_ref=None))
         s, q = res["set"], res["qa"]
-        fd = next(v for k, v in s.items() if k.startswith("fd_effnet"))
-        p = next(v for k, v in s.items() if k.startswith("precision"))
-        r = next(v for k, v in s.items() if k.startswith("recall"))
+        fd, p, r = (metric(s, name) for name in ("fd_effnet", "precision", "recall"))
         row = [q["face_rate"], q["eyes_consistent_rate"], q["sharp_rate"]]
         print(
             f"| {name} | " + " | ".join(f"{x:.3f}" for x in row) + f" | {fd:.2f} | {p:.3f} | {r:.3f} |",

@@ -18,17 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from portraitist.data import load
-from portraitist.evaluation.evaluate import EvalConfig, ImageSet, evaluate
+from portraitist.evaluation.evaluate import EvalConfig, ImageSet, evaluate, metric
 from portraitist.evaluation.peer import peer_samples
 from portraitist.evaluation.report import write_report
 
 
 def row(name: str, res: dict) -> str:
     s, q = res["set"], res["qa"]
-    fd = next(v for k, v in s.items() if k.startswith("fd_effnet"))
-    kid = next(v for k, v in s.items() if k.startswith("kid_effnet"))
-    p = next(v for k, v in s.items() if k.startswith("precision"))
-    r = next(v for k, v in s.items() if k.startswith("recall"))
+    fd, kid, p, r = (metric(s, name) for name in ("fd_effnet", "kid_effnet", "precision", "recall"))
     mem = res.get("memorisation", {}).get("samples", {})
     return (f"| {name} | {res['n']} | {q['face_rate']:.4f} | {q['eyes_consistent_rate']:.3f} | {q['symmetric_rate']:.3f} "
             f"| {fd:.2f} | {kid:.4f} | {p:.3f} | {r:.3f} | {s.get('mode_collapse_score', 0):.3f} "

@@ -28,7 +28,7 @@ from portraitist.captions import caption
 from portraitist.data import load
 from portraitist.engines import Request
 from portraitist.evaluation.adherence import ADHERENCE_PROMPTS, adherence
-from portraitist.evaluation.evaluate import EvalConfig, ImageSet, evaluate
+from portraitist.evaluation.evaluate import EvalConfig, ImageSet, evaluate, metric
 from portraitist.evaluation.predictors import predict
 
 VAGUE = "close-up portrait photo of a person"
@@ -48,10 +48,6 @@ def faces(engine, prompts: list[str], seeds: list[int], **settings) -> np.ndarra
         ]
         i = j
     return np.stack(out)
-
-
-def first(metrics: dict, prefix: str) -> float:
-    return next(v for k, v in metrics.items() if k.startswith(prefix))
 
 
 def main() -> None:
@@ -94,9 +90,9 @@ def main() -> None:
             pred = predict(faces(engine, adh_prompts, adh_seeds, **settings))
             adh = adherence(adh_prompts, [""] * len(adh_prompts), pred)
             c, v = cap["set"], vague["set"]
-            print(f"| {label} | {first(c, 'fd_effnet'):.1f} | {first(c, 'precision'):.3f} | {first(c, 'recall'):.3f} | "
-                  f"{cap['qa']['qa_pass_rate']:.3f} | {first(v, 'fd_effnet'):.1f} | {first(v, 'precision'):.3f} | "
-                  f"{first(v, 'recall'):.3f} | {v['identity_diversity']:.3f} ({v['identity_diversity_real']:.3f}) | "
+            print(f"| {label} | {metric(c, 'fd_effnet'):.1f} | {metric(c, 'precision'):.3f} | {metric(c, 'recall'):.3f} | "
+                  f"{cap['qa']['qa_pass_rate']:.3f} | {metric(v, 'fd_effnet'):.1f} | {metric(v, 'precision'):.3f} | "
+                  f"{metric(v, 'recall'):.3f} | {v['identity_diversity']:.3f} ({v['identity_diversity_real']:.3f}) | "
                   f"{vague['qa']['eyes_consistent_rate']:.3f} | {adh['overall']:.3f} | {seconds:.2f} |", flush=True)  # fmt: skip
 
 

@@ -20,7 +20,7 @@ from score_diffusion import ADHERENCE_PROMPTS
 from portraitist.captions import caption
 from portraitist.data import load
 from portraitist.evaluation.adherence import adherence
-from portraitist.evaluation.evaluate import EvalConfig, ImageSet, evaluate
+from portraitist.evaluation.evaluate import EvalConfig, ImageSet, evaluate, metric
 from portraitist.evaluation.predictors import predict
 from portraitist.pipelines.face_diffusion import FaceDiffusion
 
@@ -61,9 +61,9 @@ def score_setting(model, prompts, adh_prompts, steps: int, guidance: float) -> d
     return {
         "steps": steps,
         "guidance": guidance,
-        "fd": next(v for k, v in s.items() if k.startswith("fd_effnet")),
-        "precision": next(v for k, v in s.items() if k.startswith("precision")),
-        "recall": next(v for k, v in s.items() if k.startswith("recall")),
+        "fd": metric(s, "fd_effnet"),
+        "precision": metric(s, "precision"),
+        "recall": metric(s, "recall"),
         "eyes": q["eyes_consistent_rate"],
         "face_rate": q["face_rate"],
         "adherence": adh["overall"],

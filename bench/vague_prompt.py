@@ -21,7 +21,7 @@ from score_diffusion import ADHERENCE_PROMPTS
 
 from portraitist.engines.embedded import FACE_DIFFUSION
 from portraitist.evaluation.adherence import adherence
-from portraitist.evaluation.evaluate import EvalConfig, ImageSet, evaluate
+from portraitist.evaluation.evaluate import EvalConfig, ImageSet, evaluate, metric
 from portraitist.evaluation.predictors import predict
 from portraitist.pipelines.face_diffusion import FaceDiffusion
 from portraitist.vocabulary import split_negations
@@ -76,12 +76,9 @@ def main() -> None:
         adh = adherence(asked, [""] * len(asked), predict(faces(model, asked, seeds, guidance)))
         s, q = res["set"], res["qa"]
 
-        def first(prefix: str, s: dict = s) -> float:
-            return next(v for k, v in s.items() if k.startswith(prefix))
-
         where = "all" if interval is None else f"{interval[0]:g} < sigma <= {interval[1]:g}"
         where = "autoguidance" if model.weak is not None else where
-        print(f"| {guidance:g} | {where} | {first('fd_effnet'):.1f} | {first('precision'):.3f} | {first('recall'):.3f} | "
+        print(f"| {guidance:g} | {where} | {metric(s, 'fd_effnet'):.1f} | {metric(s, 'precision'):.3f} | {metric(s, 'recall'):.3f} | "
               f"{s['identity_diversity']:.3f} ({s['identity_diversity_real']:.3f}) | {q['eyes_consistent_rate']:.3f} | "
               f"{adh['overall']:.3f} | {per_face:.3f} |", flush=True)  # fmt: skip
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from portraitist.evaluation.adherence import requested
-from portraitist.evaluation.evaluate import EvalConfig, ImageSet, evaluate, reference_set
+from portraitist.evaluation.evaluate import EvalConfig, ImageSet, evaluate, metric, reference_set
 from portraitist.evaluation.report import write_report
 
 N = 120
@@ -55,25 +55,34 @@ def results(sets, config):
     return out
 
 
-def metric(results, name, key):
-    return next(v for k, v in results[name][0]["set"].items() if k.startswith(key))
+def score(results, name, key):
+    return metric(results[name][0]["set"], key)
+
+
+def test_a_score_is_found_by_its_name_without_the_sample_count():
+    scores = {"fd_effnet_1k": 70.0, "fd_sface_1k": 9.0, "precision_effnet_1k": 0.6,
+              "identity_diversity": 0.9, "identity_diversity_real": 0.95}  # fmt: skip
+    assert metric(scores, "fd_effnet") == 70.0 and metric(scores, "precision") == 0.6
+    assert metric(scores, "identity_diversity") == 0.9  # the exact name before longer ones
+    with pytest.raises(KeyError, match="2 scores named fd"):
+        metric(scores, "fd")  # fd_effnet or fd_sface: ambiguous
+    with pytest.raises(KeyError, match="0 scores named recall"):
+        metric(scores, "recall")
 
 
 @pytest.mark.slow
 def test_real_photos_score_at_the_ceiling(results):
     r = results["real"][0]
     assert r["qa"]["face_rate"] >= 0.98
-    assert (
-        metric(results, "real", "precision_effnet") > 0.6 and metric(results, "real", "recall_effnet") > 0.5
-    )
+    assert score(results, "real", "precision_effnet") > 0.6 and score(results, "real", "recall_effnet") > 0.5
     assert r["set"]["mode_collapse_score"] < 0.1 and r["set"]["near_duplicate_pairs"] == 0
 
 
 @pytest.mark.slow
 def test_degraded_sets_score_clearly_worse_on_realism(results):
-    real = metric(results, "real", "fd_effnet")
+    real = score(results, "real", "fd_effnet")
     for name in ("blurred", "noise", "repeated"):
-        assert metric(results, name, "fd_effnet") > 2 * real, name
+        assert score(results, name, "fd_effnet") > 2 * real, name
 
 
 @pytest.mark.slow
@@ -87,7 +96,7 @@ def test_one_face_repeated_is_caught_as_collapse(results):
     s = results["repeated"][0]["set"]
     assert s["mode_collapse_score"] > 0.9
     assert s["near_duplicate_rate"] == 1.0
-    assert metric(results, "repeated", "recall_effnet") < 0.05
+    assert score(results, "repeated", "recall_effnet") < 0.05
     assert s["identity_diversity"] < 0.05 < results["real"][0]["set"]["identity_diversity"]
 
 

@@ -144,6 +144,17 @@ def _k(n: int) -> str:
     return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
 
 
+def metric(scores: dict, name: str) -> float:
+    """The score `name` (e.g. "fd_effnet", "precision") from set_metrics, whose names end in the
+    sample count (fd_effnet_1k): benches read it without knowing the count."""
+    if name in scores:
+        return scores[name]
+    found = [k for k in scores if k.startswith(name + "_")]
+    if len(found) != 1:
+        raise KeyError(f"{len(found)} scores named {name}… among {sorted(scores)}: name one")
+    return scores[found[0]]
+
+
 def set_metrics(s: Description, r: Description, n: int, images: np.ndarray) -> dict:
     cal = calibration()
     out = {}
