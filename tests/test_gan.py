@@ -192,6 +192,19 @@ def test_gan_trainer_runs_the_r3gan_recipe(tiny_faces, tmp_path):
     assert saved["loss"] == "relativistic" and saved["r2_gamma"] == 0.1
 
 
+def test_mode_seeking_falls_as_different_latents_give_more_different_faces():
+    z = torch.randn(4, 8)
+    same = torch.zeros(4, 3, 8, 8)
+    apart = torch.cat([torch.zeros(2, 3, 8, 8), torch.ones(2, 3, 8, 8)])  # each pair differs by 1 everywhere
+    ratio = (z[:2] - z[2:]).abs().mean(dim=1)  # |pixel difference| is 1: the term is the mean latent gap
+    assert gan_trainer.mode_seeking(apart, z).item() == pytest.approx((1 / (1 / ratio + 1e-5)).mean().item())
+    assert gan_trainer.mode_seeking(same, z).item() > 1e4  # one face for two latents: the largest penalty
+    faces = torch.rand(4, 3, 8, 8, requires_grad=True)
+    gan_trainer.mode_seeking(faces, z).backward()
+    step = faces - 0.1 * faces.grad  # a gradient step moves each pair's faces apart
+    assert (step[:2] - step[2:]).abs().mean() > (faces[:2] - faces[2:]).abs().mean()
+
+
 def test_conditional_networks_take_a_condition_and_truncate_towards_its_own_centre():
     torch.manual_seed(0)
     G, D = Generator(16, z_dim=32, w_dim=32, base=8, c_dim=12), Discriminator(16, base=8, c_dim=12)
@@ -294,12 +307,19 @@ def test_a_conditional_gans_guidance_pushes_past_the_prompts_average(tmp_path):
 @pytest.mark.slow
 def test_gan_trainer_learns_from_captions(demographic_pack, tmp_path):
     state = gan_trainer.main(["--data", str(demographic_pack), "--captions", "--per-pack", "20", "--sparse-captions", "0.5",
-                              "--resolution", "16", "--base", "8", "--z-dim", "32", "--batch", "4", "--steps", "3",
+                              "--mode-seeking", "1", "--resolution", "16", "--base", "8", "--z-dim", "32", "--batch", "4", "--steps", "3",
                               "--check-every", "2", "--out", str(tmp_path / "run"),
                               "--export", str(tmp_path / "c.safetensors")])  # fmt: skip
     assert state["step"] == 3
     gan = FaceGAN.from_pretrained(tmp_path / "c.safetensors")
     assert gan.conditional and gan.G.config["c_dim"] == 384
     assert gan.generate([0], 1.0, prompt="a woman").shape == (1, 16, 16, 3)
+    assert json.loads((tmp_path / "run" / "ckpt" / "state.json").read_text())["args"]["mode_seeking"] == 1
     with pytest.raises(SystemExit):
         gan_trainer.parse(["--sparse-captions", "0.5"])  # only with --captions
+    for bad in (
+        ["--mode-seeking", "-1"],
+        ["--mode-seeking", "1", "--batch", "5"],
+    ):  # pairs need an even batch
+        with pytest.raises(SystemExit):
+            gan_trainer.parse(bad)

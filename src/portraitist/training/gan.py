@@ -16,7 +16,10 @@ once), the generator to draw a face that fits it, the discriminator to judge rea
 (projection). Generated faces get the captions of other drawn faces; `--sparse-captions P` replaces
 a share P of captions by a sparser true caption of the same face, down to "portrait of a person",
 so a vague prompt keeps every face it fits. The overfitting gap compares training and held-out
-faces each with its full caption.
+faces each with its full caption. `--mode-seeking L` adds MSGAN's term (Mao et al., 2019) to the
+generator's loss: its batch comes in pairs that share a caption, and it pays L / (pixel distance
+between the pair's faces / distance between their latents), so it cannot map every z of one
+caption onto the same few faces (a conditional GAN's usual failure: within-prompt diversity).
 
 Under torchrun, each process draws its own batches and gradients are averaged across processes
 after every backward pass (plain all-reduce rather than DDP, because the R1 penalty needs a double
@@ -94,6 +97,10 @@ def parse(argv=None) -> argparse.Namespace:
         "--sparse-captions", type=float, default=0.0, help="with --captions: share of sparser captions"
     )
     ap.add_argument("--boost", type=parse_boost, default={}, help="with --captions: e.g. eyeglasses=0.05")
+    ap.add_argument(
+        "--mode-seeking", type=float, default=0.0,
+        help="weight of MSGAN's mode-seeking term: different z, different faces (pairs share a caption)",
+    )  # fmt: skip
     ap.add_argument("--ada-target", type=float, default=0.6)
     ap.add_argument(
         "--ada-kimg", type=float, default=500,
@@ -108,6 +115,10 @@ def parse(argv=None) -> argparse.Namespace:
         ap.error(f"--sparse-captions must be in [0, 1), got {args.sparse_captions}")
     if (args.sparse_captions or args.boost) and not args.captions:
         ap.error("--sparse-captions and --boost go with --captions")
+    if args.mode_seeking < 0 or (args.mode_seeking and args.batch % 2):
+        ap.error(
+            f"--mode-seeking takes a weight >= 0 and an even --batch (pairs), got {args.mode_seeking}, {args.batch}"
+        )
     return args
 
 
@@ -194,14 +205,27 @@ def adversarial_losses(
     return F.softplus(d_fake).mean() + F.softplus(-d_real).mean(), F.softplus(-d_fake).mean()
 
 
-def mixed_ws(G: Generator, n: int, c: torch.Tensor | None = None) -> torch.Tensor:
-    """Per-layer w for a batch: with probability MIX_PROB, the layers after a random cut take a
-    second w (of the same conditions)."""
-    w = G.ws(torch.randn(n, G.z_dim), c=c).unsqueeze(1).repeat(1, G.num_ws, 1)
+def mixed_ws(G: Generator, n: int, c: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-layer w for a batch and the latents it came from (N, z_dim, or 2 z_dim where mixed): with
+    probability MIX_PROB, the layers after a random cut take a second w (of the same conditions)."""
+    z = torch.randn(n, G.z_dim)
+    w = G.ws(z, c=c).unsqueeze(1).repeat(1, G.num_ws, 1)
     if np.random.rand() < MIX_PROB:
         cut = np.random.randint(1, G.num_ws)
-        w[:, cut:] = G.ws(torch.randn(n, G.z_dim), c=c).unsqueeze(1)
-    return w
+        z2 = torch.randn(n, G.z_dim)
+        w[:, cut:] = G.ws(z2, c=c).unsqueeze(1)
+        z = torch.cat([z, z2], dim=1)
+    return w, z
+
+
+def mode_seeking(images: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """MSGAN's term for a batch whose halves are pairs (face i and face i + N/2 share a condition):
+    the mean over pairs of 1 / (mean |pixel difference| / mean |latent difference|), which falls as
+    different latents give more different faces."""
+    a, b = images.chunk(2)
+    za, zb = z.chunk(2)
+    ratio = (a - b).abs().mean(dim=(1, 2, 3)) / (za - zb).abs().mean(dim=1)
+    return (1 / (ratio + 1e-5)).mean()
 
 
 class UncaptionedFaces:
@@ -267,7 +291,7 @@ def main(argv=None) -> dict:
         real, c_real = faces.sample(args.batch, rng)
         c_fake = faces.conditions(args.batch, rng)  # other faces' captions (None: unconditional)
         with torch.no_grad():
-            fake = G.synthesis(mixed_ws(G, args.batch, c_fake))
+            fake = G.synthesis(mixed_ws(G, args.batch, c_fake)[0])
         d_real, d_fake = D(augment(real, ada.p), c_real), D(augment(fake, ada.p), c_fake)
         d_loss = d_main = adversarial_losses(args.loss, d_real, d_fake)[0]
         if step % R1_EVERY == 0:  # lazy: every R1_EVERY steps, scaled up to match
@@ -281,13 +305,17 @@ def main(argv=None) -> dict:
         opt_d.step()
         ada.update(d_real)
         # --- generator
-        w = mixed_ws(G, args.batch, c_fake)
+        if args.mode_seeking and c_fake is not None:  # pairs: the second half repeats the first's captions
+            c_fake = c_fake[: args.batch // 2].repeat(2, 1)
+        w, z = mixed_ws(G, args.batch, c_fake)
         if args.loss == "relativistic":
             with torch.no_grad():  # the real side carries no gradient to G
                 d_real = D(augment(real, ada.p), c_real)
-        g_loss = adversarial_losses(args.loss, d_real.detach(), D(augment(G.synthesis(w), ada.p), c_fake))[1]
+        fake = G.synthesis(w)
+        g_loss = adversarial_losses(args.loss, d_real.detach(), D(augment(fake, ada.p), c_fake))[1]
+        g_total = g_loss + args.mode_seeking * mode_seeking(fake, z) if args.mode_seeking else g_loss
         opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
+        g_total.backward()
         average_gradients(G, dist)
         g_grad = grad_norm(G)
         opt_g.step()
