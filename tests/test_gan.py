@@ -203,6 +203,12 @@ def test_mode_seeking_falls_as_different_latents_give_more_different_faces():
     gan_trainer.mode_seeking(faces, z).backward()
     step = faces - 0.1 * faces.grad  # a gradient step moves each pair's faces apart
     assert (step[:2] - step[2:]).abs().mean() > (faces[:2] - faces[2:]).abs().mean()
+    # compared at 16 px: a pair that differs only in pixel-level stripes counts as one face
+    flat, shifted = torch.zeros(2, 3, 64, 64), torch.ones(2, 3, 64, 64)
+    stripes = (torch.arange(64) % 2 * 2 - 1).float().expand(2, 3, 64, 64)  # +-1 columns: 0 over 4 px
+    assert gan_trainer.mode_seeking(torch.cat([flat, stripes]), z) > 100 * gan_trainer.mode_seeking(
+        torch.cat([flat, shifted]), z
+    )
 
 
 def test_conditional_networks_take_a_condition_and_truncate_towards_its_own_centre():

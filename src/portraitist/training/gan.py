@@ -18,7 +18,7 @@ a share P of captions by a sparser true caption of the same face, down to "portr
 so a vague prompt keeps every face it fits. The overfitting gap compares training and held-out
 faces each with its full caption. `--mode-seeking L` adds MSGAN's term (Mao et al., 2019) to the
 generator's loss: its batch comes in pairs that share a caption, and it pays L / (pixel distance
-between the pair's faces / distance between their latents), so it cannot map every z of one
+between the pair's faces at 16 px / distance between their latents), so it cannot map every z of one
 caption onto the same few faces (a conditional GAN's usual failure: within-prompt diversity).
 
 Under torchrun, each process draws its own batches and gradients are averaged across processes
@@ -218,10 +218,16 @@ def mixed_ws(G: Generator, n: int, c: torch.Tensor | None = None) -> tuple[torch
     return w, z
 
 
+MODE_SEEKING_SIZE = 16  # faces compared at 16 px: different faces, not different pixel noise
+
+
 def mode_seeking(images: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     """MSGAN's term for a batch whose halves are pairs (face i and face i + N/2 share a condition):
     the mean over pairs of 1 / (mean |pixel difference| / mean |latent difference|), which falls as
-    different latents give more different faces."""
+    different latents give more different faces. The faces are compared at MODE_SEEKING_SIZE px, so
+    the generator cannot pay the term with high-frequency noise (seen at full size: speckled skin)."""
+    if images.shape[-1] > MODE_SEEKING_SIZE:
+        images = F.adaptive_avg_pool2d(images, MODE_SEEKING_SIZE)
     a, b = images.chunk(2)
     za, zb = z.chunk(2)
     ratio = (a - b).abs().mean(dim=(1, 2, 3)) / (za - zb).abs().mean(dim=1)
