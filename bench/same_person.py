@@ -5,13 +5,15 @@ predictors of the adherence bench.
 
     python bench/same_person.py --weights campaign/face_diffusion_v4_wip.safetensors [--n 40] \
         [--identity-guidance 3,5] [--out docs/eval/same_person]
-    python bench/same_person.py --model face-gan [--weights FILE] [--shift 1,1.5]
+    python bench/same_person.py --model face-gan [--weights FILE] [--shift 1,1.5] [--layers 2:6]
 
 A GAN's series keeps the seed: "none" rows are the engine's own series (an unconditional GAN
 steered, a text-conditioned one prompted: its w mapped under each prompt). For a text-conditioned
 GAN, `--shift S` rows keep the face's w (the seed's under the base prompt, or a real reference
 projected into W+, 200 steps) and move it by S times the difference between the prompt's average
-w and the base prompt's (FaceGAN.shift): the same step for every face.
+w and the base prompt's (FaceGAN.shift): the same step for every face; `--layers A:B` moves only
+the synthesis layers A to B-1 (the others keep the face's own w), to find layers that carry the
+attribute but not the person.
 
 Cases, each over `--n` people and the five SERIES prompts:
 - generated: the reference is the face the seed makes for BASE_PROMPT; the series uses that seed.
@@ -96,6 +98,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--guidance", type=float, default=3.0)
     ap.add_argument("--identity-guidance", default="3", help="comma-separated scales to compare")
     ap.add_argument("--shift", default="1", help="a text-conditioned GAN: comma-separated shift strengths")
+    ap.add_argument("--layers", help="a text-conditioned GAN: A:B, shift only synthesis layers A to B-1")
     ap.add_argument("--out", type=Path, default=Path("docs/eval/same_person"))
     args = ap.parse_args(argv)
 
@@ -123,10 +126,15 @@ def main(argv=None) -> dict:
                      "real": torch.cat([project(gan, f, steps=200, seed=s)[0] for f, s in zip(real, seeds, strict=True)])}  # fmt: skip
             cases["real"] = real
 
+        layers = slice(*(int(x) for x in args.layers.split(":"))) if args.layers else slice(None)
+
         def faces(prompt, case=None, scale=None):
             if scale is None:
                 return np.stack(engine.generate(Request(prompt, seed=seeds[0], n=len(seeds), reroll=0)))
-            return gan.synthesize(gan.shift(start[case], prompt, BASE_PROMPT, scale), seeds)
+            w = start[case] if start[case].dim() == 3 else start[case].unsqueeze(1).repeat(1, gan.G.num_ws, 1)
+            w = w.clone()
+            w[:, layers] = gan.shift(w[:, layers], prompt, BASE_PROMPT, scale)
+            return gan.synthesize(w, seeds)
     else:
         if not args.weights:
             raise SystemExit("--weights: a face-diffusion file with an identity input")
@@ -150,7 +158,7 @@ def main(argv=None) -> dict:
     other = np.stack([Reference.from_aligned(f, "other").embedding for f in real_other])
     template_cos = (embed["real"] * other).sum(1)
     results = {
-        "model": args.model, "weights": str(args.weights), "n": args.n, "steps": args.steps, "guidance": args.guidance,
+        "model": args.model, "weights": str(args.weights), "layers": args.layers, "n": args.n, "steps": args.steps, "guidance": args.guidance,
         "real_pairs": {"same_person_rate": float((pair_cos[pair_ok] >= SAME).mean()),
                        "same_person_rate_template": float((template_cos >= SAME).mean()),
                        "pixel_l2": float(l2(real, real_other).mean())},
