@@ -62,6 +62,9 @@ def test_models_carry_their_limits_and_capabilities(client):
         and gan["steps"] is None
     )
     assert gan["default_truncation"] == 0.85
+    text = models["face-gan-text"]  # the shipped text-conditioned GAN: prompts, guidance, no steps
+    assert text["available"] and text["steps"] is None and text["guidance"] == [0.0, 5.0]
+    assert list(models)[:3] == ["face-diffusion", "face-gan-text", "face-gan"]  # the default first
 
 
 def test_a_job_runs_to_the_gallery(client):
@@ -129,4 +132,27 @@ def test_security_limits(tmp_path):
         for path in ("/api/images/..%2F..%2Fgallery.sqlite3.png", "/api/jobs/..%2Fx"):
             res = c.get(path, headers={"X-API-Key": "sesame"})
             assert res.status_code in (404, 422) and b"SQLite" not in res.content
+    app.state.jobs.shutdown()
+
+
+def test_a_text_conditioned_gan_file_serves_face_gan_text(tmp_path):
+    """--gan-weights with a text-conditioned file: its jobs run as face-gan-text, with that file."""
+    import torch
+
+    from portraitist.nets.stylegan import Generator
+    from portraitist.pipelines.face_gan import FaceGAN
+
+    torch.manual_seed(0)
+    path = FaceGAN(Generator(16, z_dim=32, w_dim=32, base=8, c_dim=384), {}).save_pretrained(
+        tmp_path / "mine.safetensors"
+    )
+    app = create_app(tmp_path / "gallery", gan_weights=str(path))
+    with TestClient(app) as client:
+        res = client.post(
+            "/api/jobs", json={"prompt": "a smiling woman", "model": "face-gan-text", "n": 1, "reroll": 0}
+        )
+        done = wait(client, res.json()["id"])
+        assert done["status"] == "done", done
+        image = client.get("/api/gallery").json()["images"][0]
+        assert image["model"] == "face-gan-text" and image["settings"]["weights"] == "mine"
     app.state.jobs.shutdown()

@@ -276,7 +276,8 @@ def test_a_conditional_gan_interpolates_between_seeds_and_prompts_and_has_its_ow
     with pytest.raises(ValueError, match="one prompt"):
         interpolation_frames(gan, 1, 2, space="z", prompts=(woman, man))
     engine = FaceGANEngine(weights=path)
-    assert engine.card.name == "face-gan" and "ethnicity" in engine.card.honours
+    # the card follows the file: a text-conditioned one is the shipped face-gan-text's kind
+    assert engine.card.name == "face-gan-text" and "ethnicity" in engine.card.honours
     assert "text-conditioned" in engine.card.notes and "ethnicity" not in FaceGANEngine().card.honours
     strip = engine.interpolate({"seed": 3, "prompt": woman}, {"seed": 3, "prompt": man}, 4)
     assert np.array_equal(strip[-1], gan.generate([3], 0.7, prompt=man)[0])
@@ -308,6 +309,19 @@ def test_a_conditional_gans_guidance_pushes_past_the_prompts_average(tmp_path):
         engine.generate(Request(prompt, guidance=9.0))
     with pytest.raises(ValueError, match="guidance"):
         FaceGANEngine().generate(Request(prompt, guidance=2.0))  # the unconditional GAN takes none
+
+
+def test_the_shipped_text_conditioned_gan_reads_its_prompt():
+    from portraitist import api
+
+    woman, man = (api.generate(p, seed=3, model="face-gan-text", reroll=0)[0]
+                  for p in ("portrait photo of a young woman with blond hair", "portrait photo of an old man"))  # fmt: skip
+    assert woman.info["model"] == "face-gan-text" and woman.info["weights"] == "face_gan_text"
+    assert np.abs(np.asarray(woman, int) - np.asarray(man, int)).mean() > 10  # one seed, two prompts
+    again = api.generate(
+        "portrait photo of a young woman with blond hair", seed=3, model="face-gan-text", reroll=0
+    )
+    assert np.array_equal(np.asarray(again[0]), np.asarray(woman))  # a prompt and a seed are a face
 
 
 @pytest.mark.slow

@@ -6,15 +6,17 @@ from __future__ import annotations
 from ..errors import InvalidInput
 from .base import ModelCard
 from .bfl import ENDPOINTS as BFL_MODELS
-from .embedded import FACE_DIFFUSION, FACE_GAN
+from .embedded import FACE_DIFFUSION, FACE_GAN, FACE_GAN_TEXT
 from .imagen import MODELS as IMAGEN_MODELS
 from .open_weights import SPECS
 
 DEFAULT_MODEL = FACE_DIFFUSION.name
+# the models this project trains and ships, the default first (the studio lists them in this order)
+EMBEDDED = sorted((FACE_DIFFUSION.name, FACE_GAN_TEXT.name, FACE_GAN.name), key=lambda n: n != DEFAULT_MODEL)
 
 
 def model_names() -> list[str]:
-    return [FACE_DIFFUSION.name, FACE_GAN.name, *SPECS, *BFL_MODELS, *IMAGEN_MODELS, "seedream-4"]
+    return [*EMBEDDED, *SPECS, *BFL_MODELS, *IMAGEN_MODELS, "seedream-4"]
 
 
 def get_engine(name: str, **options):
@@ -38,6 +40,10 @@ def _construct(name: str, options: dict):
         from .embedded import FaceGANEngine
 
         return FaceGANEngine(**options)
+    if name == FACE_GAN_TEXT.name:
+        from .embedded import GAN_TEXT_WEIGHTS, FaceGANEngine
+
+        return FaceGANEngine(shipped=(GAN_TEXT_WEIGHTS, FACE_GAN_TEXT), **options)
     if name in SPECS:
         from .open_weights import DiffusersEngine
 

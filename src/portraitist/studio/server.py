@@ -43,6 +43,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..engines import DEFAULT_MODEL
 from ..engines.base import MAX_PROMPT_CHARS
+from ..engines.embedded import FaceGANEngine
+from ..engines.registry import EMBEDDED
 from .gallery import Gallery
 from .jobs import Job, JobQueue, QueueFull, _data_url
 
@@ -225,7 +227,9 @@ def create_app(gallery_dir: str | os.PathLike, weights: str | None = None, gan_w
                cors_origins: tuple[str, ...] = (), workers: int = 1, max_queued: int = 8, runner=None) -> FastAPI:  # fmt: skip
     gallery = Gallery(gallery_dir)
     repaired = gallery.repair()
-    model_weights = {"face-diffusion": weights, "face-gan": gan_weights}
+    # a --gan-weights file serves the model whose card it gets: a text-conditioned one is face-gan-text
+    gan_model = FaceGANEngine(gan_weights).card.name if gan_weights else "face-gan"
+    model_weights = dict.fromkeys(EMBEDDED) | {"face-diffusion": weights, gan_model: gan_weights}
     jobs = JobQueue(gallery, runner or make_runner(model_weights), workers=workers, max_queued=max_queued)
     resumed = jobs.resume_unfinished()
     app = FastAPI(title="portraitist studio", version="0.1.0", docs_url=None, redoc_url=None,
