@@ -19,7 +19,7 @@ from text_to_face import VAGUE, faces
 from portraitist import api
 from portraitist.data import load
 from portraitist.evaluation.adherence import ADHERENCE_PROMPTS
-from portraitist.evaluation.metrics import identity_diversity
+from portraitist.evaluation.metrics import identity_diversity, mean_pairwise_distance
 from portraitist.quality.identity import sface_features
 
 
@@ -27,9 +27,7 @@ def spread(images: np.ndarray) -> tuple[float, float]:
     """(identity diversity of the faces SFace finds, mean pairwise pixel RMS distance)."""
     embeddings, found = sface_features(images)
     px = images.reshape(len(images), -1).astype(np.float32) / 255
-    gram = px @ px.T
-    sq = np.diag(gram)[:, None] + np.diag(gram)[None] - 2 * gram
-    rms = np.sqrt(np.maximum(sq, 0) / px.shape[1])[np.triu_indices(len(images), 1)].mean()
+    rms = mean_pairwise_distance(px) / np.sqrt(px.shape[1])  # Euclidean distance over sqrt(pixels)
     return identity_diversity(embeddings[found]) if found.sum() >= 2 else float("nan"), float(rms)
 
 

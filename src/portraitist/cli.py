@@ -337,7 +337,10 @@ def _settings_from(args: argparse.Namespace, negative: str | None) -> str | None
                 file=sys.stderr,
             )
     args.n = args.n or 1
-    if not (args.weights or saved.get("weights") in (None, "face_diffusion", "face_gan", "face_gan_text")):
+    from .engines.embedded import SHIPPED_WEIGHTS
+
+    shipped = {None} | {path.stem for path in SHIPPED_WEIGHTS}  # images name their weights by file stem
+    if not (args.weights or saved.get("weights") in shipped):
         print(f"note: {path} was made with weights {saved['weights']!r}; regenerating with the shipped ones "
               "(give --weights FILE for the same pixels)", file=sys.stderr)  # fmt: skip
     return negative if negative is not None else saved.get("negative_prompt")

@@ -27,6 +27,7 @@ DEFAULT_REROLL = 2
 DIFFUSION_WEIGHTS = WEIGHTS_DIR / "face_diffusion.safetensors"
 GAN_WEIGHTS = WEIGHTS_DIR / "face_gan.safetensors"
 GAN_TEXT_WEIGHTS = WEIGHTS_DIR / "face_gan_text.safetensors"
+SHIPPED_WEIGHTS = (DIFFUSION_WEIGHTS, GAN_WEIGHTS, GAN_TEXT_WEIGHTS)
 PROJECTION_STEPS = 200  # a start photo's projection into the GAN (latent/gan_directions.py: project)
 
 FACE_DIFFUSION = ModelCard(
