@@ -9,8 +9,10 @@ import torch
 from conftest import synthetic_face
 from PIL import Image
 
+from portraitist.checkpoints import load_weights, save_weights
 from portraitist.engines import Request
 from portraitist.engines.embedded import FaceGANEngine
+from portraitist.errors import InvalidInput
 from portraitist.latent.gan_directions import interpolation_frames
 from portraitist.nets.stylegan import Discriminator, Generator
 from portraitist.pipelines.face_gan import FaceGAN
@@ -343,3 +345,76 @@ def test_gan_trainer_learns_from_captions(demographic_pack, tmp_path):
     ):  # pairs need an even batch
         with pytest.raises(SystemExit):
             gan_trainer.parse(bad)
+
+
+def conditional_run(pack, out, *extra):
+    return gan_trainer.main(["--data", str(pack), "--captions", "--per-pack", "30", "--resolution", "16",
+                             "--base", "8", "--z-dim", "32", "--batch", "4", "--check-every", "1000",
+                             "--out", str(out), *extra])  # fmt: skip
+
+
+def saved_weights(run, name):
+    tensors = load_weights(run / "ckpt" / "weights.safetensors")[0]
+    return {k[len(name) + 1 :]: v for k, v in tensors.items() if k.startswith(f"{name}.")}
+
+
+@pytest.mark.slow
+def test_a_campaign_pack_carries_the_run_to_a_new_machine(demographic_pack, tmp_path):
+    pack, export = tmp_path / "run.pack.safetensors", tmp_path / "g.safetensors"
+    conditional_run(demographic_pack, tmp_path / "a", "--steps", "3", "--mismatch", "1", "--pack", str(pack),
+                    "--export", str(export))  # fmt: skip
+    # a new machine: no run folder, only the pack; --steps 3 with a pack at step 3 trains nothing
+    state = conditional_run(demographic_pack, tmp_path / "b", "--steps", "3", "--init-from", str(pack))
+    assert state["step"] == 3 and state["images"] == 12
+    for name in ("G", "D", "ema"):
+        was, now = saved_weights(tmp_path / "a", name), saved_weights(tmp_path / "b", name)
+        assert all(torch.allclose(was[k], now[k], atol=2e-3, rtol=1e-3) for k in was)  # float16 in the pack
+    # from an exported generator: a new discriminator learns alone for --d-warmup steps
+    state = conditional_run(demographic_pack, tmp_path / "c", "--steps", "5", "--init-from", str(export),
+                            "--d-warmup", "2")  # fmt: skip
+    assert state["step"] == 5 and state["images"] == 20
+    exported = {k: v.float() for k, v in load_weights(export)[0].items()}
+    assert all(torch.equal(exported[k], v) for k, v in saved_weights(tmp_path / "c", "G").items())
+    assert not torch.equal(
+        saved_weights(tmp_path / "c", "D")["out.weight"], saved_weights(tmp_path / "a", "D")["out.weight"]
+    )
+
+
+def test_init_from_refuses_what_it_cannot_continue(tmp_path):
+    args = gan_trainer.parse(["--captions", "--resolution", "16", "--base", "8", "--z-dim", "32"])
+    G, D = gan_trainer.networks(args)
+    other = Generator(16, z_dim=32, w_dim=32, base=16, c_dim=384)
+    FaceGAN(other, {}).save_pretrained(tmp_path / "wider.safetensors")
+    with pytest.raises(InvalidInput, match="its generator is"):
+        gan_trainer.start_from(tmp_path / "wider.safetensors", {"G": G, "D": D, "ema": G})
+    save_weights(D, tmp_path / "d.safetensors", {"kind": "something else"})
+    with pytest.raises(InvalidInput, match="neither a campaign pack nor an exported generator"):
+        gan_trainer.start_from(tmp_path / "d.safetensors", {"G": G, "D": D, "ema": G})
+    for bad in (
+        ["--mismatch", "1"],  # only with --captions
+        ["--captions", "--mismatch", "-1"],
+        ["--d-warmup", "-3"],
+        ["--init-from", "x.safetensors", "--resume"],
+    ):
+        with pytest.raises(SystemExit):
+            gan_trainer.parse(bad)
+
+
+@pytest.mark.slow
+def test_the_matching_aware_term_teaches_the_discriminator_to_read_the_caption(demographic_pack, tmp_path):
+    def caption_gap(mismatch: str) -> float:
+        """Mean logit of training faces with their own caption minus with another face's."""
+        run = tmp_path / f"m{mismatch}"
+        argv = ["--steps", "150", "--d-warmup", "150", "--mismatch", mismatch, "--lr", "0.004"]
+        conditional_run(demographic_pack, run, *argv)
+        args = gan_trainer.parse(["--data", str(demographic_pack), "--captions", "--per-pack", "30",
+                                  "--resolution", "16", "--base", "8", "--z-dim", "32"])  # fmt: skip
+        D = gan_trainer.networks(args)[1]
+        D.load_state_dict(saved_weights(run, "D"))
+        real, c = gan_trainer.CaptionedFaces(args, None).sample(64, np.random.default_rng(5), sparse=False)
+        with torch.no_grad():
+            return float((D(real, c) - D(real, c.roll(1, 0))).mean())
+
+    with_term, without = caption_gap("2"), caption_gap("0")
+    print(f"caption gap with the term {with_term:.3f}, without {without:.3f}")
+    assert with_term > without + 0.1

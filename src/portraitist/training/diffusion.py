@@ -62,6 +62,7 @@ from ..nets.unet import IDENTITY_PARAMETERS, UNet
 from ..paths import cache_dir
 from ..pipelines.face_diffusion import FaceDiffusion
 from ..text import TextEncoder
+from ..vocabulary import OLD_MIN
 from .autoencoder import to_uint8
 from .loop import (
     EMA,
@@ -97,6 +98,7 @@ SPARSE_VARIANTS = 2  # sparser captions embedded per face for --sparse-captions
 BOOSTABLE = {
     "eyeglasses": lambda lab: bool(lab.eyeglasses),
     "blond": lambda lab: lab.hair_colour == "blond",
+    "old": lambda lab: lab.age_low is not None and lab.age_low >= OLD_MIN,
 }
 
 
@@ -109,7 +111,8 @@ def select_faces(packs: list[str], per_pack: int, seed: int, limit: int | None):
 
 
 def attribute_flags(labels: list) -> dict[str, np.ndarray]:
-    """Per face, whether it carries each BOOSTABLE attribute (False where unknown)."""
+    """Per face, whether it carries each BOOSTABLE attribute (False where unknown); read from the
+    labels at every start, not cached, so a new boostable attribute works with old caches."""
     return {f"has_{k}": np.array([has(lab) for lab in labels], bool) for k, has in BOOSTABLE.items()}
 
 
@@ -134,8 +137,8 @@ def encode_pack(ae: Autoencoder, enc: TextEncoder, name: str, train, rows: np.nd
 
 
 def caption_part(enc: TextEncoder, name: str, train, rows: np.ndarray, seed: int) -> dict:
-    """The chosen faces' caption embeddings (and their mirrored twins), race groups and boostable
-    attributes: what a trainer conditioned on captions needs besides the faces."""
+    """The chosen faces' caption embeddings (and their mirrored twins) and race groups: what a trainer
+    conditioned on captions needs besides the faces."""
     text_rng = random.Random(f"{seed}-{name}")
     labels = [train.labels[r] for r in rows]
     text, flipped = encode_captions(enc, labels, [caption(lab, text_rng) for lab in labels], text_rng)
@@ -144,7 +147,7 @@ def caption_part(enc: TextEncoder, name: str, train, rows: np.ndarray, seed: int
         "text": text,
         "text_flipped": flipped,
         "group": np.array([races.index(lab.race) if lab.race else -1 for lab in labels]),
-    } | attribute_flags(labels)
+    }
 
 
 def encode_captions(enc: TextEncoder, labels: list, caps: list[str], rng: random.Random):
@@ -231,7 +234,9 @@ def build_latent_pack(ae: Autoencoder, ae_file: Path, packs: list[str], per_pack
         if part is None:
             return None
         person = np.array([train.identities[r] or "" for r in rows])
-        parts.append(part | {"row": rows, "person": person})
+        parts.append(
+            part | {"row": rows, "person": person} | attribute_flags([train.labels[r] for r in rows])
+        )
     pack = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     pack["pack"] = np.concatenate([np.full(len(p["latents"]), k) for k, p in enumerate(parts)])
     return pack

@@ -20,6 +20,15 @@ faces each with its full caption. `--mode-seeking L` adds MSGAN's term (Mao et a
 generator's loss: its batch comes in pairs that share a caption, and it pays L / (pixel distance
 between the pair's faces at 16 px / distance between their latents), so it cannot map every z of one
 caption onto the same few faces (a conditional GAN's usual failure: within-prompt diversity).
+`--mismatch W` adds the matching-aware term (Reed et al., 2016; GigaGAN): real faces shown with
+another face's full caption count as fake, so the discriminator must check the caption, not only
+the face, and a generator that ignores what a caption asks for is caught.
+
+A campaign outlives machines: `--pack FILE` keeps the run as one compact file (float16 generator,
+discriminator and EMA, and the schedule's state, without optimizer moments) at every checkpoint, small
+enough to commit; `--init-from FILE` starts from such a pack, or from an exported generator (its EMA
+weights, with a new discriminator: `--d-warmup N` then trains the discriminator alone for N steps,
+so a new discriminator's first noisy verdicts do not unteach the generator).
 
 Under torchrun, each process draws its own batches and gradients are averaged across processes
 after every backward pass (plain all-reduce rather than DDP, because the R1 penalty needs a double
@@ -43,10 +52,13 @@ import torch
 from torch.nn import functional as F
 
 from ..captions import caption
+from ..checkpoints import load_weights, save_weights
 from ..contact_sheet import contact_sheet
 from ..data import to_tensor
+from ..errors import InvalidInput
 from ..nets.stylegan import Discriminator, Generator
-from ..pipelines.face_gan import FaceGAN
+from ..pipelines.face_gan import KIND as GAN_KIND
+from ..pipelines.face_gan import FaceGAN, upgrade_legacy
 from ..text import WIDTH as TEXT_DIM
 from ..text import TextEncoder
 from .augment import AdaptiveP, augment
@@ -55,6 +67,7 @@ from .data_mix import pack_weights, training_mixture
 from .diffusion import (
     CAPTIONS_VERSION,
     SPARSE_VARIANTS,
+    attribute_flags,
     cached_npz,
     caption_part,
     latent_draw,
@@ -101,6 +114,19 @@ def parse(argv=None) -> argparse.Namespace:
         "--mode-seeking", type=float, default=0.0,
         help="weight of MSGAN's mode-seeking term: different z, different faces (pairs share a caption)",
     )  # fmt: skip
+    ap.add_argument(
+        "--mismatch", type=float, default=0.0,
+        help="with --captions: weight of the matching-aware term (real faces with other faces' captions are fake)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--init-from", type=Path, help="a campaign pack (--pack) or an exported generator to start from"
+    )
+    ap.add_argument(
+        "--pack", type=Path, help="keep the run as one compact file here (resume it with --init-from)"
+    )
+    ap.add_argument(
+        "--d-warmup", type=int, default=0, help="train the discriminator alone for this run's first N steps"
+    )
     ap.add_argument("--ada-target", type=float, default=0.6)
     ap.add_argument(
         "--ada-kimg", type=float, default=500,
@@ -113,8 +139,12 @@ def parse(argv=None) -> argparse.Namespace:
     args = ap.parse_args(argv)
     if not 0 <= args.sparse_captions < 1:
         ap.error(f"--sparse-captions must be in [0, 1), got {args.sparse_captions}")
-    if (args.sparse_captions or args.boost) and not args.captions:
-        ap.error("--sparse-captions and --boost go with --captions")
+    if (args.sparse_captions or args.boost or args.mismatch) and not args.captions:
+        ap.error("--sparse-captions, --boost and --mismatch go with --captions")
+    if args.mismatch < 0 or args.d_warmup < 0:
+        ap.error(f"--mismatch and --d-warmup take values >= 0, got {args.mismatch}, {args.d_warmup}")
+    if args.init_from and args.resume:
+        ap.error("--init-from starts a run; --resume continues one: give one of them")
     if args.mode_seeking < 0 or (args.mode_seeking and args.batch % 2):
         ap.error(
             f"--mode-seeking takes a weight >= 0 and an even --batch (pairs), got {args.mode_seeking}, {args.batch}"
@@ -145,7 +175,8 @@ class CaptionedFaces:
                 return caption_part(enc, name, train, rows, args.seed)
 
             part = cached_npz("captions-full", name, key.hexdigest()[:16], embed)
-            parts.append(part | {"images": np.asarray(train.images[rows]), "row": rows})
+            flags = attribute_flags([train.labels[r] for r in rows])
+            parts.append(part | {"images": np.asarray(train.images[rows]), "row": rows} | flags)
         self.data = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         self.data["pack"] = np.concatenate([np.full(len(p["row"]), k) for k, p in enumerate(parts)])
         self.draw = latent_draw(self.data, args.boost, pack_weights=weights)
@@ -164,9 +195,10 @@ class CaptionedFaces:
             text = np.where(use[:, None], alt, text)
         return torch.from_numpy(text.astype(np.float32))
 
-    def conditions(self, n: int, rng) -> torch.Tensor:
-        """Captions for n generated faces: those of n drawn faces (mirrored or sparser alike)."""
-        return self.captions(self.draw.sample(n, rng)[0], rng.random(n) < 0.5, rng)
+    def conditions(self, n: int, rng, sparse: bool = True) -> torch.Tensor:
+        """Captions for n generated faces: those of n drawn faces (mirrored alike, and a share sparser
+        if `sparse`)."""
+        return self.captions(self.draw.sample(n, rng)[0], rng.random(n) < 0.5, rng, sparse)
 
     def sample(self, n: int, rng, sparse: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """n faces (N, 3, R, R) in [-1, 1] and their captions (N, 384), a share sparser if `sparse`."""
@@ -264,9 +296,19 @@ def main(argv=None) -> dict:
     ada = AdaptiveP(target=args.ada_target, speed=args.batch * dist.world * 4 / (args.ada_kimg * 1000))
     health = HealthLog(HealthConfig())
     modules = {"G": G, "D": D, "ema": ema.module}
+
+    def on_checkpoint() -> None:
+        health.to_json(args.out / "health.json")
+        if args.pack:
+            save_pack(args.pack, modules, run.state)
+
     run = TrainingRun("gan", args, dist, modules, opt, rng, images_per_step=args.batch, budget=budget,
-                      on_checkpoint=lambda: health.to_json(args.out / "health.json"))  # fmt: skip
+                      on_checkpoint=on_checkpoint)  # fmt: skip
     run.state |= {"ada_p": 0.0, "lr": {"g": args.lr, "d": args.lr}}
+    if args.init_from:
+        run.state |= start_from(args.init_from, modules)
+        print(f"starting from {args.init_from} (step {run.state['step']}, {run.state['images']} images)")
+    run.state["g_frozen_until"] = run.state["step"] + args.d_warmup  # (a resumed run keeps its own)
     if run.resume_if_asked() and (args.out / "health.json").exists():
         health = HealthLog.from_json(args.out / "health.json")
     ada.p = run.state["ada_p"]
@@ -300,6 +342,9 @@ def main(argv=None) -> dict:
             fake = G.synthesis(mixed_ws(G, args.batch, c_fake)[0])
         d_real, d_fake = D(augment(real, ada.p), c_real), D(augment(fake, ada.p), c_fake)
         d_loss = d_main = adversarial_losses(args.loss, d_real, d_fake)[0]
+        if args.mismatch:  # real faces with other faces' full captions: fake
+            c_wrong = faces.conditions(args.batch, rng, sparse=False)
+            d_loss = d_loss + args.mismatch * F.softplus(D(augment(real, ada.p), c_wrong)).mean()
         if step % R1_EVERY == 0:  # lazy: every R1_EVERY steps, scaled up to match
             d_loss = d_loss + args.r1_gamma / 2 * gradient_penalty(D, real, ada.p, c_real) * R1_EVERY
             if args.r2_gamma:
@@ -310,6 +355,9 @@ def main(argv=None) -> dict:
         d_grad = grad_norm(D)
         opt_d.step()
         ada.update(d_real)
+        run.state["ada_p"] = ada.p
+        if step < run.state.get("g_frozen_until", 0):  # a new discriminator learns first
+            return {"loss": d_main.item(), "checkpoint_ok": True}
         # --- generator
         if args.mode_seeking and c_fake is not None:  # pairs: the second half repeats the first's captions
             c_fake = c_fake[: args.batch // 2].repeat(2, 1)
@@ -328,7 +376,6 @@ def main(argv=None) -> dict:
         with torch.no_grad():
             G.w_avg.lerp_(w[:, 0].mean(0), 1 - W_AVG_BETA)
         ema.update(G, step)
-        run.state["ada_p"] = ada.p
         # --- monitors
         # D's loss without the R1 term, and its gradient norm only on steps without R1: the penalty
         # has a scale of its own and would look like a spike every R1_EVERY steps
@@ -366,6 +413,8 @@ def main(argv=None) -> dict:
         health.plot(args.out / "health.png")
         if args.export:
             export(args.export, ema.module, state, args)
+        if args.pack:
+            save_pack(args.pack, modules, state)
         print(f"gan: {state['step']} steps, {state['images']} images in {state['train_seconds'] / 60:.1f} min, "
               f"{len(health.events)} monitor events")  # fmt: skip
     return state | {"events": [e.__dict__ for e in health.events]}
@@ -405,6 +454,47 @@ def _set_lr(opt_g, opt_d, lr: dict) -> None:
         group["lr"] = lr["g"]
     for group in opt_d.param_groups:
         group["lr"] = lr["d"]
+
+
+PACK_KIND = "stylegan-campaign"
+PACK_STATE = ("step", "images", "train_seconds", "ada_p", "lr")
+
+
+def save_pack(path: Path, modules: dict[str, torch.nn.Module], state: dict) -> Path:
+    """The run as one compact file: float16 generator, discriminator and EMA, and the schedule's state.
+    Adam's moments are left out (they double the size and re-estimate themselves within a hundred
+    steps), so a run started from a pack continues closely, not exactly."""
+    tensors = {f"{name}.{k}": v for name, m in modules.items() for k, v in m.state_dict().items()}
+    meta = {"kind": PACK_KIND, "config": modules["G"].config, "state": {k: state[k] for k in PACK_STATE}}
+    return save_weights(tensors, path, meta, dtype=torch.float16)
+
+
+def start_from(path: Path, modules: dict[str, torch.nn.Module]) -> dict:
+    """Load a campaign pack (G, D and EMA) or an exported generator (into G and EMA; D stays new) into
+    `modules`; returns the training state it carries (step, images seen, ...)."""
+    tensors, meta = load_weights(path)
+    if meta.get("kind") == PACK_KIND:
+        parts = {name: {k[len(name) + 1 :]: v for k, v in tensors.items() if k.startswith(f"{name}.")}
+                 for name in modules}  # fmt: skip
+        state, config = meta["state"], meta["config"]
+    elif meta.get("kind") == GAN_KIND:
+        parts, state = (
+            {"G": tensors, "ema": tensors},
+            {k: meta.get("train", {}).get(k, 0) for k in PACK_STATE[:3]},
+        )
+        config = upgrade_legacy(meta)
+    else:
+        raise InvalidInput(f"--init-from {path}: neither a campaign pack nor an exported generator")
+    if config != modules["G"].config:
+        raise InvalidInput(
+            f"--init-from {path}: its generator is {config}, this run's is {modules['G'].config}"
+        )
+    for name, weights in parts.items():
+        try:
+            modules[name].load_state_dict({k: v.float() for k, v in weights.items()})
+        except RuntimeError as e:
+            raise InvalidInput(f"--init-from {path}: its {name} does not fit this run's: {e}") from e
+    return state
 
 
 def export(path: Path, G: Generator, state: dict, args) -> Path:
