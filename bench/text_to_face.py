@@ -12,7 +12,8 @@ own defaults and without re-roll (the model alone), on what the default model mu
     (--vary truncation=0.7,0.85 or --vary guidance=1,2: one row per value for the models whose
     card takes that setting, to choose a default)
 
-FD on 1,000 faces is biased upwards against the 5k figures and ranks models only. Prints Markdown.
+FD on 1,000 faces is biased upwards against the 5k figures and ranks models only. Prints Markdown:
+the table, then each row's adherence by request (which attributes a model reads from a prompt).
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ def main() -> None:
     print("| model | captions: fd | precision | recall | QA pass | vague: fd | precision | recall | "
           "identity diversity (real) | eyes | adherence | 16 faces, s |")  # fmt: skip
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    by_request = {}
     for spec in args.model:
         name, _, weights = spec.partition("=")
         engine = api.engine(name, weights or None)
@@ -89,11 +91,17 @@ def main() -> None:
             )
             pred = predict(faces(engine, adh_prompts, adh_seeds, **settings))
             adh = adherence(adh_prompts, [""] * len(adh_prompts), pred)
+            by_request[label] = {k: v["rate"] for k, v in adh["by_request"].items()}
             c, v = cap["set"], vague["set"]
             print(f"| {label} | {metric(c, 'fd_effnet'):.1f} | {metric(c, 'precision'):.3f} | {metric(c, 'recall'):.3f} | "
                   f"{cap['qa']['qa_pass_rate']:.3f} | {metric(v, 'fd_effnet'):.1f} | {metric(v, 'precision'):.3f} | "
                   f"{metric(v, 'recall'):.3f} | {v['identity_diversity']:.3f} ({v['identity_diversity_real']:.3f}) | "
                   f"{vague['qa']['eyes_consistent_rate']:.3f} | {adh['overall']:.3f} | {seconds:.2f} |", flush=True)  # fmt: skip
+    requests = sorted({k for rates in by_request.values() for k in rates})
+    print("\n| adherence by request | " + " | ".join(requests) + " |")
+    print("|---|" + "---:|" * len(requests))
+    for label, rates in by_request.items():
+        print(f"| {label} | " + " | ".join(f"{rates[k]:.2f}" if k in rates else "-" for k in requests) + " |")
 
 
 if __name__ == "__main__":

@@ -170,3 +170,15 @@ def test_cli_projects_a_real_photo_into_w_and_edits_it(tmp_path, capsys):
     )
     s = read_settings(tmp_path / "r" / "after.png")
     assert s["projected_from"] == "photo.jpg" and s["projection_psnr_db"] > 15
+
+
+def test_cli_names_the_model_the_weights_make(tmp_path, capsys):
+    """A text-conditioned file given to --model face-gan makes face-gan-text faces, and says so."""
+    from portraitist.cli import main
+    from portraitist.engines.embedded import GAN_TEXT_WEIGHTS
+    from portraitist.png import read_settings
+
+    assert main(["generate", "a smiling man", "--model", "face-gan", "--weights", str(GAN_TEXT_WEIGHTS), "--n", "1",
+                 "--reroll", "0", "--out", str(tmp_path / "g")]) == 0  # fmt: skip
+    assert read_settings(tmp_path / "g" / "000000.png")["model"] == "face-gan-text"
+    assert "from face-gan-text to" in capsys.readouterr().out

@@ -223,7 +223,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     paths = save(images, args.out, upscale=args.upscale, c2pa=c2pa)
     native = f"{images[0].width}x{images[0].height}"
     note = f", shown at {images[0].width * args.upscale}px" if args.upscale > 1 else ""
-    print(f"wrote {len(images)} images (native {native}{note}) from {args.model} to {args.out}: "
+    made_by = images[0].info.get("model", args.model)  # the card follows the weights: face-gan-text's file
+    print(f"wrote {len(images)} images (native {native}{note}) from {made_by} to {args.out}: "
           + ", ".join(p.name for p in paths[:5]))  # fmt: skip
     return 0
 
