@@ -364,8 +364,10 @@ def test_a_campaign_pack_carries_the_run_to_a_new_machine(demographic_pack, tmp_
     conditional_run(demographic_pack, tmp_path / "a", "--steps", "3", "--mismatch", "1", "--pack", str(pack),
                     "--export", str(export))  # fmt: skip
     # a new machine: no run folder, only the pack; --steps 3 with a pack at step 3 trains nothing
-    state = conditional_run(demographic_pack, tmp_path / "b", "--steps", "3", "--init-from", str(pack))
+    state = conditional_run(demographic_pack, tmp_path / "b", "--steps", "3", "--init-from", str(pack),
+                            "--lr", "0.001", "--g-lr", "0.0005")  # fmt: skip
     assert state["step"] == 3 and state["images"] == 12
+    assert state["lr"] == {"g": 0.0005, "d": 0.001}  # a new run's rates are its own flags
     for name in ("G", "D", "ema"):
         was, now = saved_weights(tmp_path / "a", name), saved_weights(tmp_path / "b", name)
         assert all(torch.allclose(was[k], now[k], atol=2e-3, rtol=1e-3) for k in was)  # float16 in the pack
@@ -394,6 +396,7 @@ def test_init_from_refuses_what_it_cannot_continue(tmp_path):
         ["--mismatch", "1"],  # only with --captions
         ["--captions", "--mismatch", "-1"],
         ["--d-warmup", "-3"],
+        ["--g-lr", "0"],
         ["--init-from", "x.safetensors", "--resume"],
     ):
         with pytest.raises(SystemExit):
