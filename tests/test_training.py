@@ -262,10 +262,20 @@ def test_boosted_draws_take_their_share():
     assert (draws < 500).mean() == pytest.approx(0.5, abs=0.02)
     assert (draws >= 950).mean() == pytest.approx(0.25, abs=0.02)
     assert parse_boost("eyeglasses=0.05,blond=0.1") == {"eyeglasses": 0.05, "blond": 0.1}
+    assert parse_boost("old=0.06") == {"old": 0.06}
     for bad, message in [("hats=0.1", "unknown attribute"), ("blond", "NAME=SHARE"), ("blond=1.5", "between 0 and 1"),
                          ("blond=0.3,eyeglasses=0.3", "under 0.5")]:  # fmt: skip
         with pytest.raises(ValueError, match=message):
             parse_boost(bad)
+
+
+def test_old_faces_are_flagged_from_their_age_and_unknown_ages_are_not():
+    from portraitist.data.schema import FaceLabels
+    from portraitist.training.diffusion import attribute_flags
+
+    labels = [FaceLabels(age_low=60, age_high=69), FaceLabels(age_low=72, age_high=72),
+              FaceLabels(age_low=30, age_high=39), FaceLabels(young=False), FaceLabels()]  # fmt: skip
+    assert attribute_flags(labels)["has_old"].tolist() == [True, True, False, False, False]
 
 
 def test_cosine_lr_runs_from_lr_to_its_final_share():
