@@ -484,11 +484,8 @@ def start_from(path: Path, modules: dict[str, torch.nn.Module]) -> dict:
         # learning rates are recorded, not carried: a new run takes its own from --lr / --g-lr
         state, config = {k: v for k, v in meta["state"].items() if k != "lr"}, meta["config"]
     elif meta.get("kind") == GAN_KIND:
-        parts, state = (
-            {"G": tensors, "ema": tensors},
-            {k: meta.get("train", {}).get(k, 0) for k in PACK_STATE[:3]},
-        )
-        config = upgrade_legacy(meta)
+        parts, config = {"G": tensors, "ema": tensors}, upgrade_legacy(meta)
+        state = {k: meta.get("train", {}).get(k, 0) for k in ("step", "images", "train_seconds")}
     else:
         raise InvalidInput(f"--init-from {path}: neither a campaign pack nor an exported generator")
     if config != modules["G"].config:
