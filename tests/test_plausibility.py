@@ -11,6 +11,7 @@ from portraitist.checkpoints import load_exported
 from portraitist.data import to_tensor
 from portraitist.errors import InvalidInput
 from portraitist.quality.analysis import FaceMeasures
+from portraitist.quality.calibrate import auc
 from portraitist.quality.checks import calibration, malformation, verdicts
 from portraitist.quality.plausibility import jpeg_roundtrip
 from portraitist.training.corruptions import CORRUPTIONS, corrupt, soft_region
@@ -60,10 +61,29 @@ def test_an_unknown_negative_source_is_a_clear_error(tmp_path):
         generated_faces(str(tmp_path / "nowhere.safetensors"), 4)
 
 
+def test_a_text_conditioned_gan_makes_its_negatives_under_caption_prompts(shared_data):
+    from portraitist.paths import WEIGHTS_DIR
+    from portraitist.pipelines.face_gan import FaceGAN
+    from portraitist.training.plausibility import _caption_prompts
+
+    faces = generated_faces("face-gan-text", 3, limit=200)
+    gan = FaceGAN.from_pretrained(WEIGHTS_DIR / "face_gan_text.safetensors")
+    seeds, prompts = [7_000_000, 7_000_001, 7_000_002], _caption_prompts(3, 0, 200)
+    assert len(set(prompts)) == 3  # each face its own caption
+    assert np.array_equal(
+        faces, np.concatenate([gan.generate([s], 0.85, p) for s, p in zip(seeds, prompts, strict=True)])
+    )
+    assert not np.array_equal(faces, gan.generate(seeds, 0.85))  # not the vague prompt's faces
+    assert np.array_equal(
+        generated_faces("face-gan-text", 3, limit=200), faces
+    )  # cached by the weights' bytes
+
+
 def _measures(n, **values):
     base = {f.name: np.full(n, np.nan, np.float32) for f in dataclasses.fields(FaceMeasures)}
     base.update(face_score=np.full(n, 0.9), mesh_found=np.ones(n), iris_ratio=np.ones(n), openness_ratio=np.ones(n),
                 gaze_diff=np.zeros(n), asymmetry=np.zeros(n), sharpness=np.ones(n), mouth_open=np.zeros(n))  # fmt: skip
+    base["embedding"] = np.zeros((n, 128), np.float32)
     base.update({k: np.asarray(v, np.float32) for k, v in values.items()})
     return FaceMeasures(**base)
 
@@ -157,10 +177,11 @@ def test_the_malformation_score_weighs_the_measures_that_tell_malformed_faces_ap
 
     rng = np.random.default_rng(0)
     malformed = np.arange(200) < 80
-    # malformed faces: lower plausibility and detector confidence, each overlapping the well-formed
+    # malformed faces: lower plausibility and detector confidence, each overlapping the well-formed;
+    # the embedding is noise here
     plaus = np.where(malformed, -25, -10) + rng.normal(0, 8, 200)
     face = np.where(malformed, 0.88, 0.93) + rng.normal(0, 0.03, 200)
-    m = _measures(200, plausibility=plaus, face_score=face)
+    m = _measures(200, plausibility=plaus, face_score=face, embedding=unit(rng.normal(size=(200, 128))))
     model = malformation_model(m, malformed)
     assert model["weights"]["plausibility"] < 0 and model["weights"]["face_score"] < 0
     flagged = np.array([malformation(m.row(i), model) > 0 for i in range(200)])
@@ -174,14 +195,65 @@ def test_the_malformation_score_weighs_the_measures_that_tell_malformed_faces_ap
     assert model == malformation_model(m, malformed)  # deterministic
 
 
+def unit(x):
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_the_malformation_score_finds_where_malformed_faces_gather_in_identity_space():
+    """Where plausibility says nothing (or the opposite), the embedding carries the score; real
+    anchors keep real faces, which lie elsewhere, on the well-formed side."""
+    from portraitist.quality.calibrate import malformation_model
+
+    rng = np.random.default_rng(1)
+    malformed = np.arange(300) < 150
+    towards = unit(rng.normal(size=(1, 128)))[0]
+    emb = unit(rng.normal(size=(300, 128)) + 2.5 * np.outer(malformed, towards))
+    plaus = np.where(malformed, -12, -13) + rng.normal(
+        0, 3, 300
+    )  # a little the wrong way round, as on one GAN
+    m = _measures(300, plausibility=plaus, face_score=np.full(300, 0.92), embedding=emb)
+    real = _measures(100, plausibility=rng.normal(5, 2, 100), face_score=np.full(100, 0.95),
+                     embedding=unit(rng.normal(size=(100, 128)) - 2.5 * towards))  # fmt: skip
+    model = malformation_model(m, malformed, real=real)
+    assert len(model["embedding"]) == 128 and np.dot(model["embedding"], towards) > 0
+    score = np.array([malformation(m.row(i), model) for i in range(300)])
+    assert auc(score, malformed) > 0.95
+    assert all(malformation(real.row(i), model) <= 0 for i in range(100))
+    without_embedding = {**model, "embedding": [0.0] * 128}
+    assert auc(np.array([malformation(m.row(i), without_embedding) for i in range(300)]), malformed) < 0.7
+
+
 def test_each_held_out_sheet_is_reported_on_its_own():
     from portraitist.quality.calibrate import per_sheet
 
-    sheets = [({"first_seed": s, "count": 2, "use": use}, np.zeros((2, 64, 64, 3), np.uint8), None)
-              for s, use in ((0, "test"), (2, "fit"), (4, "test"))]  # fmt: skip
+    sheets = [({"model": model, "first_seed": s, "count": 2, "use": use}, np.zeros((2, 64, 64, 3), np.uint8), None)
+              for model, s, use in (("a", 0, "test"), ("a", 2, "fit"), ("b", 0, "test"))]  # fmt: skip
     m = _measures(4, plausibility=[10, -60, -60, -60], face_score=[0.95, 0.75, 0.75, 0.75])
     malformed = np.array([False, True, False, True])
     report = per_sheet(sheets, "test", m, malformed, calibration()["verdict_thresholds"])
-    assert list(report) == ["0-1", "4-5"]
-    assert report["0-1"]["malformed_flagged"] == 1 and report["0-1"]["well_formed_flagged"] == 0
-    assert report["4-5"]["malformed_flagged"] == 1 and report["4-5"]["well_formed_flagged"] == 1
+    assert list(report) == ["a 0-1", "b 0-1"]  # each model's sheets apart
+    assert report["a 0-1"]["malformed_flagged"] == 1 and report["a 0-1"]["well_formed_flagged"] == 0
+    assert report["b 0-1"]["malformed_flagged"] == 1 and report["b 0-1"]["well_formed_flagged"] == 1
+
+
+def test_labelled_sheets_are_regenerated_per_model_and_refused_for_other_weights(tmp_path):
+    import hashlib
+    import json
+
+    from portraitist.api import generate
+    from portraitist.errors import CheckpointError
+    from portraitist.paths import WEIGHTS_DIR
+    from portraitist.quality.calibrate import labelled_faces
+
+    sha = hashlib.sha256((WEIGHTS_DIR / "face_gan_text.safetensors").read_bytes()).hexdigest()
+    sheet = {"first_seed": 5, "count": 3, "use": "fit", "malformed": [6]}
+    labels = {"model": "face-gan-text", "weights_sha256": sha, "prompt": "a man", "sheets": [sheet]}
+    path = tmp_path / "labels.json"
+    path.write_text(json.dumps({"sets": [labels]}))
+    [(info, faces, malformed)] = labelled_faces(path)
+    assert info["model"] == "face-gan-text" and malformed.tolist() == [False, True, False]
+    expected = generate("a man", seed=5, num_images=3, model="face-gan-text", reroll=0)
+    assert np.array_equal(faces, np.stack([np.asarray(f) for f in expected]))
+    path.write_text(json.dumps({"sets": [{**labels, "weights_sha256": "0" * 64}]}))
+    with pytest.raises(CheckpointError, match="other weights than face_gan_text.safetensors"):
+        labelled_faces(path)

@@ -20,6 +20,7 @@ from ..data import FaceSet, load
 from ..errors import InvalidInput
 from ..quality.analysis import FaceMeasures, analyse, detect
 from ..quality.checks import calibration, verdicts
+from ..quality.models import DETECT_SCORE
 from . import bias, metrics
 from .adherence import adherence
 from .features import cached, effnet_features, sface_features
@@ -27,7 +28,7 @@ from .memorisation import memorisation, small
 from .predictors import Predictions, predict
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
-DESCRIBE_VERSION = 2  # 2: FaceMeasures gained plausibility
+DESCRIBE_VERSION = 3  # 2: FaceMeasures gained plausibility; 3: and the SFace embedding (plausibility net v2)
 
 
 @dataclass
@@ -89,8 +90,10 @@ def load_samples(path: str | Path, size: int = 64, limit: int | None = None) -> 
 def describe(images: np.ndarray, progress: bool = False) -> Description:
     found_faces = detect(images)  # YuNet once, shared by the three instruments that need it
     measures = analyse(images, progress=progress, detections=found_faces)
-    identity, found = sface_features(images, found_faces)
-    return Description(measures, predict(images, found_faces), effnet_features(images), identity, found)
+    found = found_faces[0] >= DETECT_SCORE  # the faces the measures' SFace embedding was taken of
+    return Description(
+        measures, predict(images, found_faces), effnet_features(images), measures.embedding, found
+    )
 
 
 def _pack(d: Description) -> tuple:

@@ -1,6 +1,7 @@
 """Per-face measurements: is there a face, do the eyes match, is the face symmetric, is it sharp,
 is it plausible as a photograph (the plausibility net: sees melted and doubled features that the
-landmark measures miss).
+landmark measures miss), and where it lies in SFace's identity space (malformed faces of both labelled
+models gather apart there from well-formed ones: the verdict's malformation score reads it).
 
 Everything is measured, not judged: `analyse` returns numbers (NaN where a measure needs a face
 mesh that was not found); `checks.py` compares them with thresholds calibrated on real photos.
@@ -62,12 +63,15 @@ class FaceMeasures:
     mouth_open: np.ndarray  # inner-lip gap / mouth width
     ita: np.ndarray  # individual typology angle (skin tone, degrees) from both cheeks
     plausibility: np.ndarray  # log-odds of a real photograph (quality/plausibility.py)
+    embedding: np.ndarray  # (N, 128) SFace identity embedding, unit length; zeros where no face was found
 
     def __len__(self) -> int:
         return len(self.face_score)
 
-    def row(self, i: int) -> dict[str, float]:
-        return {f.name: float(getattr(self, f.name)[i]) for f in fields(self)}
+    def row(self, i: int) -> dict:
+        """One face's measures: numbers, and its embedding as an array."""
+        values = {f.name: getattr(self, f.name)[i] for f in fields(self)}
+        return {name: v if np.ndim(v) else float(v) for name, v in values.items()}
 
     def subset(self, rows: slice | np.ndarray) -> FaceMeasures:
         return FaceMeasures(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
@@ -171,11 +175,14 @@ def analyse(images: np.ndarray, progress: bool = False, detections: Detections |
 
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise InvalidInput(f"expected (N, H, W, 3) uint8 images, got {images.shape} {images.dtype}")
+    from .identity import sface_features
+
     n = len(images)
-    scores, _ = detections or detect(images)
+    detections = detections or detect(images)
     out = {f.name: np.full(n, np.nan, np.float32) for f in fields(FaceMeasures)}
-    out["face_score"] = scores
+    out["face_score"] = detections[0]
     out["plausibility"] = plausibility(images)
+    out["embedding"] = sface_features(images, detections)[0]
     out["mesh_found"] = np.zeros(n, np.float32)
     for i in tqdm(range(n), desc="face mesh", disable=not progress or n < 500, mininterval=2.0):
         img = np.asarray(images[i])

@@ -4,8 +4,9 @@
 Two sets of thresholds live there. `thresholds` put each measure's line where 95% of real faces
 pass it: the evaluation's population rates (eyes consistent, sharp ...) use them. A per-face
 verdict combines every check, so its own `verdict_thresholds` are set jointly: a malformation score
-(the plausibility net and the detector's confidence weighed together, `malformation`) fitted to faces
-a person labelled malformed, its line where it best separates them, then the landmark checks
+(the plausibility net, the detector's confidence and the face's place in SFace's identity space
+weighed together, `malformation`) fitted to faces a person labelled malformed, its line where it
+best separates them, then the landmark checks
 loosened until the whole verdict passes 95% of real faces (docs/evaluation.md)."""
 
 from __future__ import annotations
@@ -51,8 +52,11 @@ class Verdict:
 
 def malformation(r: dict, model: dict) -> float:
     """Log-odds that a person would call this face malformed, less the line: above 0 is flagged.
-    `model` (calibration.json) is a logistic regression on measures of labelled faces."""
-    return float(model["bias"] + sum(w * r[name] for name, w in model["weights"].items()))
+    `model` (calibration.json) is a logistic regression on measures of labelled faces: the
+    plausibility net's log-odds, the detector's confidence and the face's SFace embedding."""
+    scalars = sum(w * r[name] for name, w in model["weights"].items())
+    embedding = float(np.dot(r["embedding"], model["embedding"])) if "embedding" in model else 0.0
+    return float(model["bias"] + scalars + embedding)
 
 
 def verdicts(m: FaceMeasures, thresholds: dict | None = None) -> list[Verdict]:

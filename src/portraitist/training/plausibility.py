@@ -69,6 +69,7 @@ def generated_faces(source: str, n: int, seed: int = 0, limit: int | None = None
     named = {
         "face-diffusion": WEIGHTS_DIR / "face_diffusion.safetensors",
         "face-gan": WEIGHTS_DIR / "face_gan.safetensors",
+        "face-gan-text": WEIGHTS_DIR / "face_gan_text.safetensors",
     }
     path = named.get(source, path)
     if not path.is_file():
@@ -81,9 +82,13 @@ def generated_faces(source: str, n: int, seed: int = 0, limit: int | None = None
         return np.load(cached)
     seeds = list(range(7_000_000 + seed * n, 7_000_000 + seed * n + n))
     batches = [seeds[s : s + 32] for s in range(0, n, 32)]
-    if "gan" in path.name:
-        gan = FaceGAN.from_pretrained(path)
+    gan = FaceGAN.from_pretrained(path) if "gan" in path.name else None
+    if gan is not None and not gan.conditional:
         faces = np.concatenate([gan.generate(b, 0.85) for b in tqdm(batches, desc=f"faces of {source}")])
+    elif gan is not None:  # a text-conditioned GAN: each face under its own caption, as users prompt it
+        prompts = _caption_prompts(n, seed, limit)
+        faces = np.concatenate([gan.generate([s], 0.85, prompts[s - seeds[0]])
+                                for s in tqdm(seeds, desc=f"faces of {source}")])  # fmt: skip
     else:
         model = FaceDiffusion.from_pretrained(path)
         prompts = _caption_prompts(n, seed, limit)
