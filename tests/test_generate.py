@@ -56,7 +56,7 @@ def test_every_sampler_runs(model_file, sampler):
 
 def test_saved_png_carries_every_setting(model_file, tmp_path):
     images = generate("portrait of a man", negative_prompt="blurry", num_inference_steps=4, guidance_scale=2.5,
-                      seed=9, num_images=2, weights=model_file)  # fmt: skip
+                      seed=9, num_images=2, weights=model_file, reroll=0)  # fmt: skip
     paths = save(images, tmp_path, upscale=2)
     meta = read_settings(paths[0])
     assert meta["prompt"] == "portrait of a man" and meta["negative_prompt"] == "blurry"

@@ -74,9 +74,8 @@ def test_a_text_conditioned_gan_makes_its_negatives_under_caption_prompts(shared
         faces, np.concatenate([gan.generate([s], 0.85, p) for s, p in zip(seeds, prompts, strict=True)])
     )
     assert not np.array_equal(faces, gan.generate(seeds, 0.85))  # not the vague prompt's faces
-    assert np.array_equal(
-        generated_faces("face-gan-text", 3, limit=200), faces
-    )  # cached by the weights' bytes
+    again = generated_faces("face-gan-text", 3, limit=200)  # from the cache, keyed by the weights' bytes
+    assert np.array_equal(again, faces)
 
 
 def _measures(n, **values):
@@ -208,9 +207,8 @@ def test_the_malformation_score_finds_where_malformed_faces_gather_in_identity_s
     malformed = np.arange(300) < 150
     towards = unit(rng.normal(size=(1, 128)))[0]
     emb = unit(rng.normal(size=(300, 128)) + 2.5 * np.outer(malformed, towards))
-    plaus = np.where(malformed, -12, -13) + rng.normal(
-        0, 3, 300
-    )  # a little the wrong way round, as on one GAN
+    # plausibility a little the wrong way round, as on one GAN
+    plaus = np.where(malformed, -12, -13) + rng.normal(0, 3, 300)
     m = _measures(300, plausibility=plaus, face_score=np.full(300, 0.92), embedding=emb)
     real = _measures(100, plausibility=rng.normal(5, 2, 100), face_score=np.full(100, 0.95),
                      embedding=unit(rng.normal(size=(100, 128)) - 2.5 * towards))  # fmt: skip
