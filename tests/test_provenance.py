@@ -64,7 +64,7 @@ def test_generated_faces_carry_signed_content_credentials(model_file, test_chain
 
     cert, key = test_chain
     proc = subprocess.run([sys.executable, "-m", "portraitist.cli", "generate", "a smiling woman", "--weights",
-                           str(model_file), "--n", "1", "--steps", "2", "--seed", "5", "--out", str(tmp_path),
+                           str(model_file), "--n", "1", "--steps", "2", "--seed", "5", "--reroll", "0", "--out", str(tmp_path),
                            "--c2pa-cert", str(cert), "--c2pa-key", str(key)], capture_output=True, text=True)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     png = tmp_path / "000005.png"

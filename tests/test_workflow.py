@@ -306,7 +306,7 @@ def test_http_variations_styles_grids_start_images_and_settings_read_back(tmp_pa
 
 def test_style_previews_show_seed_0_without_a_re_roll(model_file, tmp_path):
     """Every style's preview is the same person (seed 0, never re-rolled: the tiny model's faces all
-    fail QA, so a re-roll would change it), and is made once."""
+    fail QA, so a re-roll may change it), and is made once."""
     import io
 
     from fastapi.testclient import TestClient
