@@ -1,7 +1,7 @@
 """Per-face measurements: is there a face, do the eyes match, is the face symmetric, is it sharp,
 is it plausible as a photograph (the plausibility net: sees melted and doubled features that the
-landmark measures miss), and where it lies in SFace's identity space (malformed faces of both labelled
-models gather apart there from well-formed ones: the verdict's malformation score reads it).
+landmark measures miss), and where it lies in SFace's identity space (malformed faces of both
+labelled models gather apart there from well-formed ones: the verdict's malformation score reads it).
 
 Everything is measured, not judged: `analyse` returns numbers (NaN where a measure needs a face
 mesh that was not found); `checks.py` compares them with thresholds calibrated on real photos.

@@ -95,10 +95,10 @@ def malformation_model(m: FaceMeasures, malformed: np.ndarray, real: FaceMeasure
     """Weigh the plausibility net's log-odds, the detector's confidence (a detector trained on real
     faces is less sure of melted eyes) and the face's SFace embedding (malformed faces of both
     labelled models gather apart in identity space, while the net's log-odds rank one GAN's the
-    wrong way round: docs/evaluation.md): an L2-regularised logistic regression on the labelled faces, with `real`
-    faces as well-formed anchors so the score does not learn to flag what is merely real, by plain
-    gradient descent on standardised measures (deterministic), shifted so that its best line on the
-    labelled faces is 0."""
+    wrong way round: docs/evaluation.md): an L2-regularised logistic regression on the labelled
+    faces, with `real` faces as well-formed anchors so the score does not learn to flag what is
+    merely real, by plain gradient descent on standardised measures (deterministic), shifted so
+    that its best line on the labelled faces is 0."""
 
     def columns(x: FaceMeasures) -> np.ndarray:
         scalars = [getattr(x, name) for name in MALFORMATION_MEASURES]

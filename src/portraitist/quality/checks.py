@@ -6,8 +6,8 @@ pass it: the evaluation's population rates (eyes consistent, sharp ...) use them
 verdict combines every check, so its own `verdict_thresholds` are set jointly: a malformation score
 (the plausibility net, the detector's confidence and the face's place in SFace's identity space
 weighed together, `malformation`) fitted to faces a person labelled malformed, its line where it
-best separates them, then the landmark checks
-loosened until the whole verdict passes 95% of real faces (docs/evaluation.md)."""
+best separates them, then the landmark checks loosened until the whole verdict passes 95% of real
+faces (docs/evaluation.md)."""
 
 from __future__ import annotations
 
@@ -55,8 +55,7 @@ def malformation(r: dict, model: dict) -> float:
     `model` (calibration.json) is a logistic regression on measures of labelled faces: the
     plausibility net's log-odds, the detector's confidence and the face's SFace embedding."""
     scalars = sum(w * r[name] for name, w in model["weights"].items())
-    embedding = float(np.dot(r["embedding"], model["embedding"])) if "embedding" in model else 0.0
-    return float(model["bias"] + scalars + embedding)
+    return float(model["bias"] + scalars + np.dot(r["embedding"], model["embedding"]))
 
 
 def verdicts(m: FaceMeasures, thresholds: dict | None = None) -> list[Verdict]:

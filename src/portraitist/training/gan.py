@@ -462,7 +462,8 @@ def _set_lr(opt_g, opt_d, lr: dict) -> None:
 
 
 PACK_KIND = "stylegan-campaign"
-PACK_STATE = ("step", "images", "train_seconds", "ada_p", "lr")
+EXPORTED_STATE = ("step", "images", "train_seconds")  # what an export records of its run (meta "train")
+PACK_STATE = (*EXPORTED_STATE, "ada_p", "lr")
 
 
 def save_pack(path: Path, modules: dict[str, torch.nn.Module], state: dict) -> Path:
@@ -485,7 +486,7 @@ def start_from(path: Path, modules: dict[str, torch.nn.Module]) -> dict:
         state, config = {k: v for k, v in meta["state"].items() if k != "lr"}, meta["config"]
     elif meta.get("kind") == GAN_KIND:
         parts, config = {"G": tensors, "ema": tensors}, upgrade_legacy(meta)
-        state = {k: meta.get("train", {}).get(k, 0) for k in ("step", "images", "train_seconds")}
+        state = {k: meta.get("train", {}).get(k, 0) for k in EXPORTED_STATE}
     else:
         raise InvalidInput(f"--init-from {path}: neither a campaign pack nor an exported generator")
     if config != modules["G"].config:
@@ -504,7 +505,7 @@ def export(path: Path, G: Generator, state: dict, args) -> Path:
     """The trained generator in the pipeline's format (its configuration saved beside the weights)."""
     return FaceGAN(G, {}).save_pretrained(
         path,
-        train={k: state[k] for k in ("step", "images", "train_seconds")},
+        train={k: state[k] for k in EXPORTED_STATE},
         args={k: str(v) for k, v in vars(args).items()},
     )
 
