@@ -6,6 +6,12 @@ predictors of the adherence bench.
     python bench/same_person.py --weights campaign/face_diffusion_v4_wip.safetensors [--n 40] \
         [--identity-guidance 3,5] [--out docs/eval/same_person]
     python bench/same_person.py --model face-gan [--weights FILE] [--shift 1,1.5] [--layers 2:6]
+    python bench/same_person.py --start-strength 0.5,0.7 [--weights FILE]
+
+`--start-strength S` rows need no identity input (the shipped model does them): each portrait
+starts from the reference face itself, encoded and noised S of the way up the schedule, then
+denoised under the series prompt (SDEdit, `init` / `strength`): what the studio's "start from
+this face" does. Low S keeps the face and may ignore the prompt; high S the reverse.
 
 A GAN's series keeps the seed: "none" rows are the engine's own series (an unconditional GAN
 steered, a text-conditioned one prompted: its w mapped under each prompt). For a text-conditioned
@@ -97,6 +103,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--guidance", type=float, default=3.0)
     ap.add_argument("--identity-guidance", default="3", help="comma-separated scales to compare")
+    ap.add_argument("--start-strength", help="face-diffusion: comma-separated strengths; each portrait starts "
+                    "from the reference face (SDEdit) instead of using an identity input")  # fmt: skip
     ap.add_argument("--shift", default="1", help="a text-conditioned GAN: comma-separated shift strengths")
     ap.add_argument("--layers", help="a text-conditioned GAN: A:B, shift only synthesis layers A to B-1")
     ap.add_argument("--out", type=Path, default=Path("docs/eval/same_person"))
@@ -136,18 +144,20 @@ def main(argv=None) -> dict:
             w[:, layers] = gan.shift(w[:, layers], prompt, BASE_PROMPT, scale)
             return gan.synthesize(w, seeds)
     else:
-        if not args.weights:
-            raise SystemExit("--weights: a face-diffusion file with an identity input")
-        pipe = FaceDiffusion.from_pretrained(args.weights)
-        if not pipe.takes_reference:
-            raise SystemExit(f"{args.weights} has no identity input (train with --identity)")
+        pipe = FaceDiffusion.from_pretrained(args.weights)  # no --weights: the shipped model
+        if not args.start_strength and not pipe.takes_reference:
+            raise SystemExit(f"{args.weights or 'the shipped model'} has no identity input (train with "
+                             "--identity), so only --start-strength can keep a person")  # fmt: skip
 
         def faces(prompt, case=None, scale=None):
+            if scale is not None and args.start_strength:
+                start = {"init": cases[case], "strength": scale}
+                return pipe(prompt, None, args.steps, args.guidance, seeds, "dpmpp_2m", **start)
             identity = None if scale is None else embed[case]
             return pipe(prompt, None, args.steps, args.guidance, seeds, "dpmpp_2m", None, identity, scale)
 
         cases = {"generated": faces(BASE_PROMPT), "real": real}
-        scales = [float(s) for s in args.identity_guidance.split(",")]
+        scales = [float(s) for s in (args.start_strength or args.identity_guidance).split(",")]
     # generated faces are framed like the training faces already; real CelebA photos too
     embed = {
         k: np.stack([Reference.from_aligned(f, k).embedding for f in v])
@@ -158,7 +168,7 @@ def main(argv=None) -> dict:
     other = np.stack([Reference.from_aligned(f, "other").embedding for f in real_other])
     template_cos = (embed["real"] * other).sum(1)
     results = {
-        "model": args.model, "weights": str(args.weights), "layers": args.layers, "n": args.n, "steps": args.steps, "guidance": args.guidance,
+        "model": args.model, "weights": str(args.weights), "layers": args.layers, "start_strength": args.start_strength, "n": args.n, "steps": args.steps, "guidance": args.guidance,
         "real_pairs": {"same_person_rate": float((pair_cos[pair_ok] >= SAME).mean()),
                        "same_person_rate_template": float((template_cos >= SAME).mean()),
                        "pixel_l2": float(l2(real, real_other).mean())},
@@ -169,7 +179,7 @@ def main(argv=None) -> dict:
         sheet += list(refs[:8])
         captions += [f"{case} reference"] * min(8, len(refs))
         for scale in [None, *scales]:
-            how = "shift" if args.model == "face-gan" else "identity"
+            how = "shift" if args.model == "face-gan" else "start" if args.start_strength else "identity"
             label = "none" if scale is None else f"{how} {scale:g}"
             if case == "real" and scale is None:
                 continue  # without a reference, a seed has nothing to do with a real person

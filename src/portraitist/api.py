@@ -55,9 +55,10 @@ def generate(
 ) -> list[Image.Image]:
     """Generate faces with `model` (see `portraitist models`); settings left at None take the model
     card's defaults. `reroll=K` regenerates faces that fail QA (face found, eyes match, well formed)
-    up to K more times with new seeds (the built-in models' default: 2; `reroll=0` returns every
-    seed's own face). `callback(step, total, preview)` is called after every sampler step with the
-    first face's current estimate (a PIL image), for progress bars and live previews.
+    up to K more times with new seeds (each built-in model's card has its default, `default_reroll`;
+    `reroll=0` returns every seed's own face). `callback(step, total, preview)` is called after
+    every sampler step with the first face's current estimate (a PIL image), for progress bars and
+    live previews.
     `face`: portraits of this person (a photo's path, a PIL image or array, or a Reference), for
     models whose card lists "reference"; `identity_guidance` scales it apart from the text.
     `variation_of=SEED`: near relatives of the face SEED made (`variation_strength` 0..1, default 0.2),

@@ -693,8 +693,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--width", type=int, help="output width where the model takes one")
     gen.add_argument("--height", type=int, help="output height where the model takes one")
     gen.add_argument("--reroll", type=int,
-                     help="regenerate faces failing QA up to K more times (default: the model's own, 2 for the "
-                          "built-in models; 0 turns it off)")  # fmt: skip
+                     help="regenerate faces failing QA up to K more times (default: the model's own, "
+                          "default_reroll in `portraitist models --json`; 0 turns it off)")  # fmt: skip
     gen.add_argument(
         "--truncation", type=float, help="face-gan: pull faces towards the average (default 0.85)"
     )

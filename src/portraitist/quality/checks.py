@@ -58,6 +58,12 @@ def malformation(r: dict, model: dict) -> float:
     return float(model["bias"] + scalars + np.dot(r["embedding"], model["embedding"]))
 
 
+def malformation_of(m: FaceMeasures, i: int, thresholds: dict | None = None) -> float:
+    """Face i's malformation score (`malformation`): above 0 is flagged, lower is better formed."""
+    t = thresholds or calibration()["verdict_thresholds"]
+    return malformation(m.row(i), t["malformation"])
+
+
 def verdicts(m: FaceMeasures, thresholds: dict | None = None) -> list[Verdict]:
     """One verdict per face; `thresholds` default to the per-face verdict's."""
     t = thresholds or calibration()["verdict_thresholds"]

@@ -1,6 +1,7 @@
 """Re-roll bad faces at generation time: regenerate the faces that fail QA with new seeds, up to
 `tries` times each, and keep the first that passes (or the best seen). Every image leaves with its
-QA result, for its PNG metadata."""
+QA result, for its PNG metadata. (Keeping the least malformed of all tries instead was measured and
+set aside: it chose faces that ignore the prompt, docs/evaluation.md.)"""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def reroll(
     require: Sequence[str] = DEFAULT_REQUIRE,
 ) -> tuple[np.ndarray, list[dict]]:
     """`generate(seeds)` returns (len(seeds), H, W, 3) uint8 faces. Returns the kept faces and, per
-    face, {"seed", "tries", "qa": verdict, "score"}. `tries=1` measures without regenerating."""
+    face, {"seed", "tries", "qa": verdict, "score", "ok"}. `tries=1` measures without regenerating."""
     if tries < 1:
         raise InvalidInput(f"tries must be at least 1, got {tries}")
     seeds = list(seeds)

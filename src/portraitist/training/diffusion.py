@@ -66,6 +66,7 @@ from ..vocabulary import OLD_MIN
 from .autoencoder import to_uint8
 from .loop import (
     EMA,
+    EXPORTED_STATE,
     Budget,
     TrainingRun,
     barrier,
@@ -401,7 +402,6 @@ def initial_denoiser(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
     """The UNet weights and training record to start from: an exported model file, or a run folder
     whose checkpoint's EMA weights are taken (to change a running campaign's setup without waiting
     for its export)."""
-    keep = ("step", "images", "train_seconds")
     if Path(path).is_dir():
         folder = path / "ckpt" if (path / "ckpt" / "state.json").exists() else path / "ckpt.old"
         if not (folder / "state.json").exists():
@@ -409,11 +409,11 @@ def initial_denoiser(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
         tensors, _ = load_weights(folder / "weights.safetensors")
         state = json.loads((folder / "state.json").read_text())
         return {k[8:]: v.float() for k, v in tensors.items() if k.startswith("ema.net.")}, {
-            k: state[k] for k in keep
+            k: state[k] for k in EXPORTED_STATE
         }
     tensors, meta = load_weights(path)
     return {k[5:]: v.float() for k, v in tensors.items() if k.startswith("unet.")}, {
-        k: meta["train"][k] for k in keep
+        k: meta["train"][k] for k in EXPORTED_STATE
     }
 
 
@@ -611,7 +611,7 @@ def export(path: Path, ae: Autoencoder, denoiser: Denoiser, state: dict, args, a
     pipe = FaceDiffusion(ae, denoiser, {})
     return pipe.save_pretrained(
         path,
-        train={k: state[k] for k in ("step", "images", "train_seconds")},
+        train={k: state[k] for k in EXPORTED_STATE},
         autoencoder_train={k: ae_meta.get(k) for k in ("step", "images", "psnr_fixed")},
         args={k: str(v) for k, v in vars(args).items()},
     )

@@ -80,6 +80,7 @@ from .diffusion import (
 from .gan_health import HealthConfig, HealthLog, diversity
 from .loop import (
     EMA,
+    EXPORTED_STATE,
     JointOptimizer,
     TrainingRun,
     average_gradients,
@@ -462,7 +463,6 @@ def _set_lr(opt_g, opt_d, lr: dict) -> None:
 
 
 PACK_KIND = "stylegan-campaign"
-EXPORTED_STATE = ("step", "images", "train_seconds")  # what an export records of its run (meta "train")
 PACK_STATE = (*EXPORTED_STATE, "ada_p", "lr")
 
 

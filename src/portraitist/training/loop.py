@@ -318,6 +318,10 @@ class Budget:
         return False
 
 
+# what a trained model records of its run (an export's meta "train"); a resumed run continues from it
+EXPORTED_STATE = ("step", "images", "train_seconds")
+
+
 @dataclass
 class TrainingRun:
     """The loop every trainer shares. A trainer supplies its networks (`modules`, saved by name),
