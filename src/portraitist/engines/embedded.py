@@ -31,7 +31,12 @@ GAN_TEXT_REROLL = 0
 DIFFUSION_WEIGHTS = WEIGHTS_DIR / "face_diffusion.safetensors"
 GAN_WEIGHTS = WEIGHTS_DIR / "face_gan.safetensors"
 GAN_TEXT_WEIGHTS = WEIGHTS_DIR / "face_gan_text.safetensors"
-SHIPPED_WEIGHTS = (DIFFUSION_WEIGHTS, GAN_WEIGHTS, GAN_TEXT_WEIGHTS)
+WEIGHTS_BY_MODEL = {
+    "face-diffusion": DIFFUSION_WEIGHTS,
+    "face-gan": GAN_WEIGHTS,
+    "face-gan-text": GAN_TEXT_WEIGHTS,
+}
+SHIPPED_WEIGHTS = tuple(WEIGHTS_BY_MODEL.values())
 PROJECTION_STEPS = 200  # a start photo's projection into the GAN (latent/gan_directions.py: project)
 
 FACE_DIFFUSION = ModelCard(

@@ -59,22 +59,17 @@ def _caption_prompts(n: int, seed: int, limit: int | None) -> list[str]:
 def generated_faces(source: str, n: int, seed: int = 0, limit: int | None = None) -> np.ndarray:
     """`n` faces from a model (a name or an exported weights file) on caption prompts, cached by the
     weights' bytes; or every image of a folder."""
-    from ..paths import WEIGHTS_DIR
+    from ..engines.embedded import WEIGHTS_BY_MODEL
     from ..pipelines.face_diffusion import FaceDiffusion
     from ..pipelines.face_gan import FaceGAN
 
     path = Path(source)
     if path.is_dir():
         return np.asarray(load(path, progress=False).images)
-    named = {
-        "face-diffusion": WEIGHTS_DIR / "face_diffusion.safetensors",
-        "face-gan": WEIGHTS_DIR / "face_gan.safetensors",
-        "face-gan-text": WEIGHTS_DIR / "face_gan_text.safetensors",
-    }
-    path = named.get(source, path)
+    path = WEIGHTS_BY_MODEL.get(source, path)
     if not path.is_file():
         raise InvalidInput(
-            f"--negatives-from {source!r}: not a model name ({', '.join(named)}), weights file or folder"
+            f"--negatives-from {source!r}: not a model name ({', '.join(WEIGHTS_BY_MODEL)}), weights file or folder"
         )
     key = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     cached = cache_dir() / "plausibility" / f"{key}-{n}-{seed}.npy"
