@@ -7,8 +7,7 @@ predictors of the adherence bench.
         [--identity-guidance 3,5] [--out docs/eval/same_person]
     python bench/same_person.py --model face-gan [--weights FILE] [--shift 1,1.5] [--layers 2:6]
     python bench/same_person.py --start-strength 0.5,0.7 [--weights FILE]
-    python bench/same_person.py --invert 0.6,1 [--invert-negative base] [--steps 16]
-    python bench/same_person.py --reference-attention 1,4
+    python bench/same_person.py --invert 0.625,0.6875 [--steps 16] [--sampler euler]
 
 `--start-strength S` rows need no identity input (the shipped model does them): each portrait
 starts from the reference face itself, encoded and noised S of the way up the schedule, then
@@ -16,15 +15,9 @@ denoised under the series prompt (SDEdit, `init` / `strength`): what the studio'
 this face" does. Low S keeps the face and may ignore the prompt; high S the reverse.
 
 `--invert S` rows need no identity input either: the reference is inverted instead of noised (the
-probability-flow ODE run upwards under BASE_PROMPT at guidance 1, diffusion/inversion.py) to the
-level S of the way up the schedule, then drawn down under the series prompt (Euler, `--guidance`
-against `--invert-negative`: "none", the learnt "no prompt", or "base", BASE_PROMPT itself, so
-the guidance pushes only along what the series prompt changes). S = 1 is full inversion, what
-editing a real photo does (latent/prompt_edits.py).
-
-`--reference-attention W` rows draw each seed's face under the series prompt while its
-self-attention layers also see the reference face noised to the same level (training-free,
-diffusion/reference_attention.py), the reference's tokens weighted W against the face's own.
+probability-flow ODE run upwards under a neutral prompt at guidance 1, diffusion/inversion.py) to
+the level S of the way up the schedule, then drawn down under the series prompt (`invert_init`,
+what the studio's "keep the person" start does). S = 1 is full inversion.
 
 A GAN's series keeps the seed: "none" rows are the engine's own series (an unconditional GAN
 steered, a text-conditioned one prompted: its w mapped under each prompt). For a text-conditioned
@@ -106,56 +99,6 @@ def l2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sqrt(((a.astype(np.float32) / 255 - b.astype(np.float32) / 255) ** 2).mean(axis=(1, 2, 3)))
 
 
-def invert_references(pipe, refs: np.ndarray, depth: float, steps: int):
-    """The references' latents inverted under BASE_PROMPT (guidance 1) to `depth` of the way up the
-    schedule, and the sigmas left to draw them down."""
-    from portraitist.data.dataset import to_tensor
-    from portraitist.diffusion.edm import karras_sigmas
-    from portraitist.diffusion.guidance import guided
-    from portraitist.diffusion.inversion import invert
-
-    sigmas = karras_sigmas(steps)
-    sigmas = sigmas[steps - round(depth * steps) :]
-    base = pipe.text.encode([BASE_PROMPT]).expand(len(refs), -1)
-    cond = pipe.denoiser.net.condition(base)
-    with torch.inference_mode():
-        return invert(
-            guided(pipe.denoiser, cond, cond, 1.0), pipe.autoencoder.encode(to_tensor(refs)), sigmas
-        ), sigmas
-
-
-def draw_from_inverted(pipe, x, sigmas, prompt: str, guidance: float, negative: str) -> np.ndarray:
-    from portraitist.diffusion.guidance import guided
-    from portraitist.diffusion.samplers import sample_euler
-
-    net, n = pipe.denoiser.net, len(x)
-    cond = net.condition(pipe.text.encode([prompt]).expand(n, -1))
-    neg = pipe.text.encode([BASE_PROMPT]) if negative == "base" else net.null_text
-    with torch.inference_mode():
-        z = sample_euler(guided(pipe.denoiser, cond, net.condition(neg.expand(n, -1)), guidance), x, sigmas)
-        return pipe.to_uint8(z)
-
-
-def draw_attending(pipe, refs, prompt: str, seeds, steps: int, guidance: float, weight: float) -> np.ndarray:
-    """Each seed's face under `prompt`, its self-attention also on its reference (noised by the same seed)."""
-    from portraitist.data.dataset import to_tensor
-    from portraitist.diffusion.edm import karras_sigmas
-    from portraitist.diffusion.guidance import guided
-    from portraitist.diffusion.reference_attention import attending_to_reference, referenced
-    from portraitist.diffusion.samplers import SAMPLERS
-
-    net, n = pipe.denoiser.net, len(seeds)
-    noise, sigmas = pipe.initial_noise(seeds), karras_sigmas(steps)
-    base = net.condition(pipe.text.encode([BASE_PROMPT]).expand(n, -1))
-    cond = net.condition(pipe.text.encode([prompt]).expand(n, -1))
-    with torch.inference_mode(), attending_to_reference(net, weight):
-        denoiser = referenced(pipe.denoiser, pipe.autoencoder.encode(to_tensor(refs)), noise, base)
-        model = guided(
-            denoiser, cond, net.condition(net.null_text.expand(n, -1)), guidance, pipe.guidance_interval
-        )
-        return pipe.to_uint8(SAMPLERS["dpmpp_2m"](model, noise * sigmas[0], sigmas))
-
-
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", choices=("face-diffusion", "face-gan"), default="face-diffusion")
@@ -170,9 +113,7 @@ def main(argv=None) -> dict:
                     "from the reference face (SDEdit) instead of using an identity input")  # fmt: skip
     ap.add_argument("--invert", help="face-diffusion: comma-separated depths; each portrait starts from the "
                     "reference inverted that far up the schedule (DDIM inversion)")  # fmt: skip
-    ap.add_argument("--reference-attention", help="face-diffusion: comma-separated weights of the "
-                    "reference's tokens in the drawn face's self-attention")  # fmt: skip
-    ap.add_argument("--invert-negative", choices=("none", "base"), default="none")
+    ap.add_argument("--sampler", default="dpmpp_2m", help="face-diffusion: the sampler of every row")
     ap.add_argument("--shift", default="1", help="a text-conditioned GAN: comma-separated shift strengths")
     ap.add_argument("--layers", help="a text-conditioned GAN: A:B, shift only synthesis layers A to B-1")
     ap.add_argument("--out", type=Path, default=Path("docs/eval/same_person"))
@@ -213,33 +154,19 @@ def main(argv=None) -> dict:
             return gan.synthesize(w, seeds)
     else:
         pipe = FaceDiffusion.from_pretrained(args.weights)  # no --weights: the shipped model
-        inverted = {}  # (case, depth) -> the references' latents inverted that far, and where they start
-        if not (args.start_strength or args.invert or args.reference_attention) and not pipe.takes_reference:
+        if not (args.start_strength or args.invert) and not pipe.takes_reference:
             raise SystemExit(f"{args.weights or 'the shipped model'} has no identity input (train with "
-                             "--identity), so only --start-strength, --invert or --reference-attention can keep a person")  # fmt: skip
+                             "--identity), so only --start-strength or --invert can keep a person")  # fmt: skip
 
         def faces(prompt, case=None, scale=None):
-            if scale is not None and args.reference_attention:
-                return draw_attending(pipe, cases[case], prompt, seeds, args.steps, args.guidance, scale)
-            if scale is not None and args.invert:
-                if (case, scale) not in inverted:
-                    inverted[case, scale] = invert_references(pipe, cases[case], scale, args.steps)
-                return draw_from_inverted(
-                    pipe, *inverted[case, scale], prompt, args.guidance, args.invert_negative
-                )
-            if scale is not None and args.start_strength:
-                start = {"init": cases[case], "strength": scale}
-                return pipe(prompt, None, args.steps, args.guidance, seeds, "dpmpp_2m", **start)
+            if scale is not None and (args.invert or args.start_strength):
+                start = {"init": cases[case], "strength": scale, "invert_init": bool(args.invert)}
+                return pipe(prompt, None, args.steps, args.guidance, seeds, args.sampler, **start)
             identity = None if scale is None else embed[case]
-            return pipe(prompt, None, args.steps, args.guidance, seeds, "dpmpp_2m", None, identity, scale)
+            return pipe(prompt, None, args.steps, args.guidance, seeds, args.sampler, None, identity, scale)
 
         cases = {"generated": faces(BASE_PROMPT), "real": real}
-        scales = [
-            float(s)
-            for s in (
-                args.reference_attention or args.invert or args.start_strength or args.identity_guidance
-            ).split(",")
-        ]
+        scales = [float(s) for s in (args.invert or args.start_strength or args.identity_guidance).split(",")]
     # generated faces are framed like the training faces already; real CelebA photos too
     embed = {
         k: np.stack([Reference.from_aligned(f, k).embedding for f in v])
@@ -250,7 +177,7 @@ def main(argv=None) -> dict:
     other = np.stack([Reference.from_aligned(f, "other").embedding for f in real_other])
     template_cos = (embed["real"] * other).sum(1)
     results = {
-        "model": args.model, "weights": str(args.weights), "layers": args.layers, "start_strength": args.start_strength, "invert": args.invert, "invert_negative": args.invert_negative, "reference_attention": args.reference_attention, "n": args.n, "steps": args.steps, "guidance": args.guidance,
+        "model": args.model, "weights": str(args.weights), "layers": args.layers, "start_strength": args.start_strength, "invert": args.invert, "sampler": args.sampler, "n": args.n, "steps": args.steps, "guidance": args.guidance,
         "real_pairs": {"same_person_rate": float((pair_cos[pair_ok] >= SAME).mean()),
                        "same_person_rate_template": float((template_cos >= SAME).mean()),
                        "pixel_l2": float(l2(real, real_other).mean())},
@@ -261,7 +188,7 @@ def main(argv=None) -> dict:
         sheet += list(refs[:8])
         captions += [f"{case} reference"] * min(8, len(refs))
         for scale in [None, *scales]:
-            how = ("shift" if args.model == "face-gan" else "attend" if args.reference_attention else "invert" if args.invert
+            how = ("shift" if args.model == "face-gan" else "invert" if args.invert
                    else "start" if args.start_strength else "identity")  # fmt: skip
             label = "none" if scale is None else f"{how} {scale:g}"
             if case == "real" and scale is None:

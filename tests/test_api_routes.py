@@ -55,7 +55,16 @@ def test_models_carry_their_limits_and_capabilities(client):
     fd, gan = models["face-diffusion"], models["face-gan"]
     assert fd["steps"] == [1, 200] and fd["default_steps"] == 8 and fd["default_sampler"] == "dpmpp_2m"
     assert fd["limits"]["prompt_chars"] == 2000 and fd["limits"]["max_images"] == 64
-    assert fd["capabilities"] == ["generate", "edit", "project", "interpolate", "variations", "init-image"]
+    assert fd["capabilities"] == [
+        "generate",
+        "edit",
+        "project",
+        "interpolate",
+        "series",
+        "variations",
+        "init-image",
+        "invert",
+    ]
     assert (
         gan["capabilities"]
         == ["generate", "edit", "project", "interpolate", "series", "variations", "init-image"]

@@ -68,10 +68,13 @@ def test_resolve_fills_the_cards_defaults_and_checks_its_ranges():
 
 def test_capabilities_are_asked_of_the_card():
     assert {"edit", "interpolate", "project"} <= FACE_DIFFUSION.capabilities
-    assert "series" not in FACE_DIFFUSION.capabilities  # the shipped weights have no identity input
+    # the shipped weights have no identity input: a series starts from the face (api.series_person)
+    assert (
+        "reference" not in FACE_DIFFUSION.capabilities and {"series", "invert"} <= FACE_DIFFUSION.capabilities
+    )
     require(FACE_GAN, "series")
-    with pytest.raises(Unsupported, match="face-diffusion cannot make a series"):
-        require(FACE_DIFFUSION, "series")
+    with pytest.raises(Unsupported, match="face-gan cannot start from a photo's inversion"):
+        require(FACE_GAN, "invert")
     with pytest.raises(Unsupported, match="cannot edit"):
         require(get_engine("flux.1-dev").card, "edit")
     with pytest.raises(InvalidInput, match="does not take --directions"):

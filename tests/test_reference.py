@@ -121,7 +121,7 @@ def test_cli_generate_face_then_from_repeats_the_pixels(tmp_path, identity_model
     Image.fromarray(FACES[1]).save(tmp_path / "me.png")
     out = tmp_path / "out"
     assert main(["generate", "a serious man", "--face", str(tmp_path / "me.png"), "--weights",
-                 str(identity_model_file), "--n", "1", "--seed", "5", "--identity-guidance", "2", "--out", str(out)]) == 0  # fmt: skip
+                 str(identity_model_file), "--n", "1", "--seed", "5", "--identity-guidance", "2", "--reroll", "0", "--out", str(out)]) == 0  # fmt: skip
     made = out / "000005.png"
     settings, marks = read_settings(made), read_marks(made)
     assert settings["reference_face"].startswith("me.png (sha256 ") and settings["identity_guidance"] == 2.0
@@ -247,10 +247,22 @@ def test_http_series_jobs_keep_one_person_and_seed(tmp_path, identity_model_file
                 assert settings[0]["reference_face"].startswith("seed 11 (sha256 ")
         too_many = c.post("/api/jobs", json={"prompt": "s", "series": ["a"] * 13})
         assert too_many.status_code == 422
+        # the shipped weights have no identity input: each portrait starts from the seed's face, inverted
         shipped = create_app(tmp_path / "g2")
         with TestClient(shipped) as c2:
-            no = c2.post("/api/jobs", json={"prompt": "s", "series": ["a", "b"]})
-            assert no.status_code == 422 and "cannot make a series" in no.json()["detail"]
+            job = c2.post(
+                "/api/jobs",
+                json={"prompt": "s", "seed": 11, "series": ["a smiling person", "a serious person"]},
+            )
+            assert job.status_code == 202, job.text
+            for _ in range(3000):
+                state = c2.get(f"/api/jobs/{job.json()['id']}").json()
+                if state["status"] in ("done", "failed"):
+                    break
+                time.sleep(0.02)
+            settings = [c2.get(f"/api/images/{i['id']}").json()["settings"] for i in state["images"]]
+            assert [s["init_image"][:16] for s in settings] == ["seed 11 (sha256 "] * 2
+            assert "reference_face" not in settings[0] and settings[0]["invert"] is True
         shipped.state.jobs.shutdown()
     app.state.jobs.shutdown()
 

@@ -259,6 +259,7 @@ def test_the_creators_loops_in_the_studio(tmp_path):
         page.set_input_files("#init-file", str(photo))
         page.wait_for_selector("#init-face:not([hidden])")
         page.fill("#strength", "0.4")
+        page.check("#invert")  # keep the person: the photo inverted, not noised
         page.fill("#n", "1")
         before = page.locator("#gallery .tile").count()  # the grid's made cells joined the gallery
         page.click("#generate")
@@ -267,6 +268,7 @@ def test_the_creators_loops_in_the_studio(tmp_path):
         )
         page.locator("#gallery .tile").first.click()
         assert '"init_image": "me.png (sha256' in page.inner_text("#detail-settings")
+        assert '"invert": true' in page.inner_text("#detail-settings")
         # drop a PNG made here: its settings come back into the form
         page.fill("#prompt", "something else")
         page.fill("#seed", "999")

@@ -52,6 +52,7 @@ def generate(
     style: str | None = None,
     init_image=None,
     strength: float | None = None,
+    invert: bool = False,
 ) -> list[Image.Image]:
     """Generate faces with `model` (see `portraitist models`); settings left at None take the model
     card's defaults. `reroll=K` regenerates faces that fail QA (face found, eyes match, well formed)
@@ -64,13 +65,14 @@ def generate(
     `variation_of=SEED`: near relatives of the face SEED made (`variation_strength` 0..1, default 0.2),
     one per new seed (seed, seed + 1, ...). `style`: a named look (`portraitist styles`).
     `init_image` (a photo's path, image or array, or a StartImage) with `strength` 0..1 (default
-    0.6): start from that photo's face instead of pure noise."""
+    0.6): start from that photo's face instead of pure noise; `invert=True` (face-diffusion) starts
+    from the face inverted rather than noised, which keeps much more of its person (docs/identity.md)."""
     request = Request(prompt, negative_prompt=negative_prompt, seed=seed, steps=num_inference_steps,
                       guidance=guidance_scale, sampler=sampler, n=num_images, truncation=truncation,
                       reroll=reroll, reference=as_reference(face),
                       identity_guidance=identity_guidance, variation_of=variation_of,
                       variation_strength=variation_strength, style=style,
-                      init_image=as_start_image(init_image), strength=strength)  # fmt: skip
+                      init_image=as_start_image(init_image), strength=strength, invert=invert)  # fmt: skip
     return engine(model, str(weights) if weights else None).generate(request, callback=callback)
 
 
@@ -80,7 +82,13 @@ def as_reference(face) -> Reference | None:
 
 
 def as_start_image(photo) -> StartImage | None:
-    """A StartImage from None, a StartImage, a file path, a PIL image or an array."""
+    """A StartImage from None, a StartImage, a Reference made here, a file path, a PIL image or an array."""
+    if isinstance(photo, Reference):
+        if photo.face is None:
+            raise InvalidInput(
+                f"the reference {photo.name} carries no face to start from: give the photo itself"
+            )
+        return StartImage.from_aligned(photo.face, photo.name)
     return _given(photo, StartImage, "the start image")
 
 
@@ -107,11 +115,13 @@ def series(
     weights: str | Path | None = None,
     truncation: float | None = None,
     style: str | None = None,
+    strength: float | None = None,
 ) -> list[Image.Image]:
     """One person in several portraits, one per prompt: the person in `face`, or else the person the
     seed makes (for a model that takes references: the face `seed` gives for SERIES_BASE_PROMPT,
     used as the reference; for the GAN: the seed's face, steered by each prompt). Every portrait
-    uses the same seed."""
+    uses the same seed. A diffusion model without an identity input starts each portrait from the
+    face's inversion instead (`strength` of the way, default 0.6; docs/identity.md)."""
     if not prompts or any(not str(p).strip() for p in prompts):
         raise InvalidInput("a series needs one or more non-empty prompts")
     eng = engine(model, str(weights) if weights else None)
@@ -119,22 +129,36 @@ def series(
     # no re-rolls: a re-rolled seed would be another person
     settings = {"negative_prompt": negative_prompt, "seed": seed, "steps": num_inference_steps,
                 "guidance": guidance_scale, "truncation": truncation, "style": style, "reroll": 0}  # fmt: skip
-    reference = series_reference(eng, as_reference(face), settings)
+    person = series_person(eng, face, settings, strength)
     images = []
     for prompt in prompts:
-        request = Request(prompt, **settings, reference=reference, identity_guidance=identity_guidance)
+        request = Request(prompt, **settings, **person, identity_guidance=identity_guidance)
         images += eng.generate(request)
     return images
 
 
-def series_reference(eng, reference: Reference | None, settings: dict) -> Reference | None:
-    """Who a series shows: `reference` where given; else, for a model that takes references, the
-    face its seed makes for SERIES_BASE_PROMPT (with the series' other `settings`); else None (the
-    GAN keeps the seed's person by steering the seed's own latent)."""
-    if reference is not None or "reference" not in eng.card.capabilities:
-        return reference
-    base = eng.generate(Request(SERIES_BASE_PROMPT, **settings))[0]
-    return Reference.from_aligned(np.asarray(base), f"seed {settings.get('seed') or 0}")
+def series_person(eng, face, settings: dict, strength: float | None = None) -> dict:
+    """Who a series shows, as what each of its requests adds to `settings`: `face` (anything
+    `as_reference` takes, or a StartImage) where given, else the face the seed makes for
+    SERIES_BASE_PROMPT (with the series' other `settings`). A model that takes references gets it
+    as one; a diffusion model without an identity input starts each portrait from its inversion,
+    `strength` of the way (docs/identity.md); the GAN keeps the seed's person by steering the
+    seed's own latent."""
+    caps = eng.card.capabilities
+    if "reference" not in caps and "invert" in caps:
+        if face is None:
+            base = eng.generate(Request(SERIES_BASE_PROMPT, **settings))[0]
+            face = StartImage.from_aligned(np.asarray(base), f"seed {settings.get('seed') or 0}")
+        return {"init_image": as_start_image(face), "strength": strength, "invert": True}
+    if strength is not None:
+        raise InvalidInput(f"{eng.card.name} keeps the person without a start image: it takes no strength")
+    if isinstance(face, StartImage):
+        face = Reference.from_aligned(face.face, face.name)
+    reference = as_reference(face)
+    if reference is None and "reference" in caps:
+        base = eng.generate(Request(SERIES_BASE_PROMPT, **settings))[0]
+        reference = Reference.from_aligned(np.asarray(base), f"seed {settings.get('seed') or 0}")
+    return {"reference": reference}
 
 
 def grid(

@@ -217,7 +217,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
                       height=args.height, truncation=args.truncation, reroll=args.reroll,
                       reference=args.reference, identity_guidance=args.identity_guidance,
                       variation_of=args.variation_of, variation_strength=args.variation_strength,
-                      style=args.style, init_image=args.init_image, strength=args.strength)  # fmt: skip
+                      style=args.style, init_image=args.init_image, strength=args.strength,
+                      invert=bool(args.invert))  # fmt: skip
     images = get_engine(args.model, **options).generate(request, callback=progress)
     bar.close()
     paths = save(images, args.out, upscale=args.upscale, c2pa=c2pa)
@@ -247,7 +248,7 @@ def cmd_series(args: argparse.Namespace) -> int:
     images = series(prompts, face=args.face, seed=args.seed, negative_prompt=negative,
                     num_inference_steps=args.steps, guidance_scale=args.guidance,
                     identity_guidance=args.identity_guidance, model=args.model, weights=args.weights,
-                    truncation=args.truncation, style=args.style)  # fmt: skip
+                    truncation=args.truncation, style=args.style, strength=args.strength)  # fmt: skip
     paths = save(images, args.out, upscale=args.upscale, captions=prompts)
     who = f"the face in {args.face}" if args.face else f"the person of seed {args.seed}"
     print(f"wrote {len(images)} portraits of {who} to {args.out}: {paths[-1].name} and the PNGs")
@@ -317,7 +318,7 @@ def _settings_from(args: argparse.Namespace, negative: str | None) -> str | None
     if not saved.get("prompt"):
         raise InvalidInput(f"{path} carries no portraitist settings to regenerate it from")
     for key in ("prompt", "model", "seed", "steps", "guidance", "sampler", "truncation", "identity_guidance",
-                "variation_of", "variation_strength", "style", "strength"):  # fmt: skip
+                "variation_of", "variation_strength", "style", "strength", "invert"):  # fmt: skip
         if getattr(args, key) is None:
             setattr(args, key, saved.get(key))
     if args.reroll is None:  # the saved seed made that face (a re-rolled one records its own)
@@ -726,6 +727,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--strength", type=float, help="with --init-image: 0 keeps the photo, 1 ignores it (default 0.6)"
     )
+    gen.add_argument("--invert", action="store_true", default=None,
+                     help="with --init-image (face-diffusion): start from the photo inverted, not noised, which keeps "
+                     "much more of its person")  # fmt: skip
     gen.set_defaults(func=cmd_generate)
 
     st = sub.add_parser("styles", help="named looks for --style, and what a model cannot honour of each")
@@ -765,6 +769,8 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--identity-guidance", type=float,
                     help="how strongly the person is kept, apart from the text (default: as --guidance)")  # fmt: skip
     se.add_argument("--truncation", type=float, help="face-gan: truncation")
+    se.add_argument("--strength", type=float, help="a diffusion model without an identity input: how far each "
+                    "portrait moves from the face it starts from, 0-1 (default 0.6)")  # fmt: skip
     se.add_argument("--upscale", type=int, default=1, help=f"also enlarge 1-{MAX_UPSCALE}x for viewing")
     se.add_argument("--out", default="series")
     se.set_defaults(func=cmd_series)

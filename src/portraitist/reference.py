@@ -93,6 +93,11 @@ class StartImage:
         from .data.align import align_one_face
 
         face = align_one_face(np.asarray(image.convert("RGB") if hasattr(image, "convert") else image), name)
+        return cls.from_aligned(face, name)
+
+    @classmethod
+    def from_aligned(cls, face: np.ndarray, name: str) -> StartImage:
+        """From a 64x64 face already framed like the training faces (a generated one)."""
         return cls(name, hashlib.sha256(face.tobytes()).hexdigest()[:16], face)
 
     @classmethod

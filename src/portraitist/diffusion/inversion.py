@@ -16,6 +16,11 @@ import torch
 
 from .samplers import Model
 
+# the neutral prompt a photo is inverted under (guidance 1), and the steps it takes by default:
+# at 8 a real photo keeps its person less often (docs/identity.md)
+INVERSION_PROMPT = "close-up portrait photo of a person"
+INVERSION_STEPS = 16
+
 
 @torch.no_grad()
 def invert(model: Model, x0: torch.Tensor, sigmas: torch.Tensor, iterations: int = 3) -> torch.Tensor:

@@ -36,7 +36,8 @@ MAX_SEED = 2**53  # exact in JSON (the HTTP API) and far from torch's 2^63 after
 # "reference": portraits of the person in a reference face (reference.py); "series": one person
 # in several portraits (from a reference face, or from a seed's face)
 # "variations": near relatives of a face (its seed's noise mixed with new seeds', latent/variations.py);
-# "init-image": start from a photo (diffusion: SDEdit; GAN: from the photo's projection)
+# "init-image": start from a photo (diffusion: SDEdit; GAN: from the photo's projection);
+# "invert": start from the photo inverted rather than noised, which keeps its person (diffusion/inversion.py)
 CAPABILITIES = (
     "generate",
     "edit",
@@ -46,6 +47,7 @@ CAPABILITIES = (
     "reference",
     "variations",
     "init-image",
+    "invert",
 )
 DEFAULT_INIT_STRENGTH = 0.6
 DEFAULT_VARIATION_STRENGTH = 0.2
@@ -120,6 +122,7 @@ class Request:
     style: str | None = None  # a named look (prompting/styles.py), applied to prompt and negative
     init_image: StartImage | None = None  # a photo to start from (capability "init-image")
     strength: float | None = None  # with init_image: 0 keeps the photo, 1 ignores it
+    invert: bool = False  # with init_image: start from its inversion, not from it noised (keeps the person)
 
     def resolve(self, card: ModelCard) -> Request:
         """This request checked against `card` and with its defaults filled in: InvalidInput for
@@ -157,6 +160,7 @@ class Request:
                 else float(self.strength) if self.strength is not None
                 else DEFAULT_INIT_STRENGTH
             ),
+            invert=bool(self.invert),
         )  # fmt: skip
 
 
@@ -251,6 +255,16 @@ def check_request(card: ModelCard, r: Request) -> None:
             raise InvalidInput("a strength needs a start image (init_image) to start from")
         if not 0 <= number(r.strength, float, "the strength") <= 1:
             raise InvalidInput(f"the strength must be between 0 and 1, got {r.strength}")
+    if r.invert is not False:
+        if not isinstance(r.invert, bool):
+            raise InvalidInput(f"invert must be true or false, got {r.invert!r}")
+        if r.init_image is None:
+            raise InvalidInput("invert needs a start image (init_image) to invert")
+        require(card, "invert")
+        if int(r.n) > 1:
+            raise InvalidInput(
+                "a start from a photo's inversion is the same whatever the seed: ask for one image"
+            )
     if r.sampler is not None and r.sampler not in card.samplers:
         allowed = ", ".join(card.samplers) if card.samplers else "none (the provider fixes it)"
         raise Unsupported(f"{card.name} has no sampler {r.sampler!r}; it offers: {allowed}")
@@ -332,7 +346,8 @@ def require(card: ModelCard, capability: str) -> None:
     """Unsupported, naming the models that can, unless `card` declares `capability`."""
     if capability not in card.capabilities:
         doing = {"series": "make a series of one person", "reference": "take a reference face",
-                 "variations": "make variations of a face", "init-image": "start from a photo"}  # fmt: skip
+                 "variations": "make variations of a face", "init-image": "start from a photo",
+                 "invert": "start from a photo's inversion"}  # fmt: skip
         raise Unsupported(f"{card.name} cannot {doing.get(capability, capability + ' faces')}; models that can: "
                           "see `portraitist models`")  # fmt: skip
 
@@ -355,6 +370,7 @@ def settings_info(card: ModelCard, r: Request, seed: int | None, **extra) -> dic
         "variation_strength": r.variation_strength,
         "style": r.style,
         "strength": r.strength,
+        "invert": r.invert or None,  # recorded only when used
     }
     if r.reference is not None:
         info |= r.reference.to_settings()

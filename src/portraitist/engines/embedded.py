@@ -56,7 +56,9 @@ FACE_DIFFUSION = ModelCard(
     default_steps=8,
     default_guidance=3.0,
     default_sampler="dpmpp_2m",
-    capabilities=frozenset({"generate", "edit", "project", "interpolate", "variations", "init-image"}),
+    capabilities=frozenset(
+        {"generate", "edit", "project", "interpolate", "series", "variations", "init-image", "invert"}
+    ),
     reroll=True,
     default_reroll=DIFFUSION_REROLL,
     fixed_size=True,
@@ -168,7 +170,15 @@ class FaceDiffusionEngine:
         return self._model
 
     def generate(self, request: Request, callback: Callback | None = None) -> list:
+        if request.invert is True:  # inversion's own defaults: Euler (its mirror image), 16 steps
+            from ..diffusion.inversion import INVERSION_STEPS
+
+            request = replace(
+                request, steps=request.steps or INVERSION_STEPS, sampler=request.sampler or "euler"
+            )
         r = request.resolve(self.card)
+        if r.invert:  # the same face whatever the seed: nothing to re-roll
+            r = replace(r, reroll=0)
         pipe = self.model
         seeds = [r.seed + i for i in range(r.n)]
 
@@ -188,7 +198,7 @@ class FaceDiffusionEngine:
                 )
             init = None if r.init_image is None else r.init_image.face[None]
             return pipe(r.prompt, r.negative_prompt, r.steps, r.guidance, batch, r.sampler, step, identity,
-                        r.identity_guidance, noise, init, r.strength if init is not None else 1.0)  # fmt: skip
+                        r.identity_guidance, noise, init, r.strength if init is not None else 1.0, r.invert)  # fmt: skip
 
         return _images(self.card, r, seeds, run, weights=pipe.name)
 
@@ -317,7 +327,7 @@ FACE_GAN_TEXT = replace(
     title="portraitist text-conditioned face GAN (shipped)",
     weights=f"shipped in the package ({GAN_TEXT_WEIGHTS.name})",
     best_for="well-formed 64x64 faces from caption-like prompts, instantly; latent edits, interpolation",
-    speed="0.10 s for 16 faces on this 2-core CPU (bench/text_to_face.py; docs/models/face_gan_text.md)",
+    speed="0.05 s for 16 faces on this 2-core CPU (bench/text_to_face.py; docs/models/face_gan_text.md)",
     honours=FACE_DIFFUSION.honours,
     values=FACE_DIFFUSION.values,
     partly=FACE_DIFFUSION.partly,

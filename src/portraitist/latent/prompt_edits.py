@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..diffusion.inversion import INVERSION_PROMPT, INVERSION_STEPS
 from ..errors import InvalidInput
 from ..pipelines.face_diffusion import FaceDiffusion
 from .variations import slerp
@@ -75,10 +76,6 @@ def edit(model: FaceDiffusion, prompt: str, seed: int, edits: dict[str, float], 
     edited = edited_embedding(model, prompt, edits)
     return model.sample(edited, negative, steps, guidance, [seed], sampler, identity=identity,
                         identity_scale=identity_scale)[0]  # fmt: skip
-
-
-INVERSION_STEPS = 16
-INVERSION_PROMPT = "close-up portrait photo of a person"
 
 
 @dataclass(frozen=True)

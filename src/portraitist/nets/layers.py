@@ -44,7 +44,6 @@ class Attention(nn.Module):
     def __init__(self, channels: int, context_dim: int = 0, heads: int = 4) -> None:
         super().__init__()
         self.heads = heads
-        self.reference_bias: float | None = None  # set by diffusion/reference_attention.py
         self.norm = nn.LayerNorm(channels)
         self.qkv = nn.Linear(channels, 3 * channels)
         self.proj = nn.Linear(channels, channels)
@@ -67,28 +66,12 @@ class Attention(nn.Module):
         n, heads, length, d = a.shape
         return a.transpose(1, 2).reshape(n, length, heads * d)
 
-    def _with_reference(self, k: torch.Tensor, v: torch.Tensor):
-        """Each face's keys and values followed by its reference's, their logits raised by the bias.
-        A reference row gets its own tokens twice, which leaves its attention exactly as it was."""
-        half = len(k) // 2
-        k = torch.cat([k, torch.cat([k[half:], k[half:]])], dim=1)
-        v = torch.cat([v, torch.cat([v[half:], v[half:]])], dim=1)
-        own = k.shape[1] // 2
-        bias = torch.zeros(len(k), 1, 1, k.shape[1], dtype=k.dtype)
-        bias[:half, :, :, own:] = self.reference_bias
-        return k, v, bias
-
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None, mask: torch.Tensor | None = None):
         n, c, h, w = x.shape
         t = x.flatten(2).transpose(1, 2)  # (N, HW, C)
         q, k, v = self.qkv(self.norm(t)).chunk(3, dim=2)
-        bias = None
-        if self.reference_bias is not None:  # the second half of the batch: the first half's references
-            k, v, bias = self._with_reference(k, v)
         t = t + self.proj(
-            self._merge(
-                F.scaled_dot_product_attention(self._split(q), self._split(k), self._split(v), attn_mask=bias)
-            )
+            self._merge(F.scaled_dot_product_attention(self._split(q), self._split(k), self._split(v)))
         )
         if context is not None and self.cross:
             k, v = self.kv(context).chunk(2, dim=2)

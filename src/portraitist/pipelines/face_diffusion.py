@@ -136,7 +136,8 @@ class FaceDiffusion:
 
     @torch.inference_mode()
     def __call__(self, prompt, negative_prompt, steps, guidance, seeds, sampler, callback=None,
-                 identity=None, identity_scale=None, noise=None, init=None, strength: float = 1.0) -> np.ndarray:  # fmt: skip
+                 identity=None, identity_scale=None, noise=None, init=None, strength: float = 1.0,
+                 invert_init: bool = False) -> np.ndarray:  # fmt: skip
         """One face per seed; `prompt` and `negative_prompt` are one text for all, or a list with one
         text per seed. Negated phrases ("without glasses") move from the prompt to its negative prompt.
         `identity`: reference-face embeddings (1 or N, 128) from `quality.identity.reference_embedding`;
@@ -170,20 +171,24 @@ class FaceDiffusion:
             identity_scale,
             init,
             strength,
+            invert_init,
         )
 
     generate_seeds = __call__  # the name the latent-space tools and benches use
 
     @torch.inference_mode()
     def sample(self, cond, negative, steps, guidance, seeds, sampler, callback=None, noise=None,
-               identity=None, identity_scale=None, init=None, strength: float = 1.0) -> np.ndarray:  # fmt: skip
+               identity=None, identity_scale=None, init=None, strength: float = 1.0,
+               invert_init: bool = False) -> np.ndarray:  # fmt: skip
         """Faces from prompt embeddings (N, 384) rather than text: what latent-space edits and prompt
         interpolation use. `negative` is one embedding (1, 384), one per face (N, 384), or None for
         the learnt "no prompt"; `noise` (N, *latent_shape) replaces the seeds' initial noise.
         `identity` (1 or N, 128): the reference face, guided at `identity_scale` (None: as the text).
         `init` (1 or N, 64, 64, 3 uint8): faces to start from (SDEdit): encoded, noised to the level
         `strength` of the way up the schedule, then denoised by the last round(strength * steps)
-        steps; strength 1 starts from (almost) pure noise, 0 returns the encoded face."""
+        steps; strength 1 starts from (almost) pure noise, 0 returns the encoded face. With
+        `invert_init` the face is inverted to that level instead of noised (diffusion/inversion.py:
+        deterministic, the seeds unused), which keeps much more of a real face's person."""
         n = len(seeds)
         net = self.denoiser.net
         negative = (negative if negative is not None else net.null_text).expand(n, -1)
@@ -199,7 +204,7 @@ class FaceDiffusion:
             ):
                 raise InvalidInput("autoguidance has no negative branch: drop the negative prompt")
             model = autoguided(self.denoiser, self.weak, net.condition(cond, identity), guidance)
-            return self._draw(model, noise, sigmas, steps, callback, init, strength, n, sampler)
+            return self._draw(model, noise, sigmas, steps, callback, init, strength, n, sampler, invert_init)
         plain = identity is None or identity_scale is None or identity_scale == guidance
         # equal scales: the face is guided with the prompt (negative branch without it), two passes
         model = guided(
@@ -207,10 +212,12 @@ class FaceDiffusion:
             net.condition(negative, None if plain else identity), guidance, self.guidance_interval,
             unreferenced=None if plain else net.condition(negative), identity_scale=identity_scale,
         )  # fmt: skip
-        return self._draw(model, noise, sigmas, steps, callback, init, strength, n, sampler)
+        return self._draw(model, noise, sigmas, steps, callback, init, strength, n, sampler, invert_init)
 
-    def _draw(self, model, noise, sigmas, steps, callback, init, strength, n, sampler) -> np.ndarray:
-        """Run the sampler from noise, or from an encoded start face (SDEdit)."""
+    def _draw(
+        self, model, noise, sigmas, steps, callback, init, strength, n, sampler, invert_init=False
+    ) -> np.ndarray:
+        """Run the sampler from noise, or from an encoded start face, noised (SDEdit) or inverted."""
         if init is None:
             return self.to_uint8(SAMPLERS[sampler](model, noise * sigmas[0], sigmas, callback))
         from ..data.dataset import to_tensor
@@ -219,5 +226,11 @@ class FaceDiffusion:
         start = steps - round(float(strength) * steps)
         if start >= steps:
             return self.to_uint8(z0)
-        z = SAMPLERS[sampler](model, z0 + noise * sigmas[start], sigmas[start:], callback)
-        return self.to_uint8(z)
+        if invert_init:  # the start face's own trajectory under the neutral prompt, at guidance 1
+            from ..diffusion.inversion import INVERSION_PROMPT, invert
+
+            base = self.denoiser.net.condition(self.text.encode([INVERSION_PROMPT]).expand(n, -1))
+            x = invert(guided(self.denoiser, base, base, 1.0), z0, sigmas[start:])
+        else:
+            x = z0 + noise * sigmas[start]
+        return self.to_uint8(SAMPLERS[sampler](model, x, sigmas[start:], callback))

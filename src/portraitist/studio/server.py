@@ -84,6 +84,7 @@ class JobRequest(BaseModel):
     # a photo to start from: {"name", "face"} with "face" the aligned 64-px PNG /api/references returned
     init_image: dict[str, str] | None = None
     strength: float | None = None
+    invert: bool = False  # start from the photo inverted, not noised (keeps its person)
 
 
 class GridRequest(BaseModel):
@@ -152,7 +153,7 @@ def job_request(r: dict, seed: int, n: int = 1):
                          r.get("height"), r.get("truncation"), r.get("reroll"),
                          Reference.from_settings(r.get("reference") or {}), r.get("identity_guidance"),
                          r.get("variation_of"), r.get("variation_strength"), r.get("style"),
-                         start_image(r.get("init_image")), r.get("strength"))  # fmt: skip
+                         start_image(r.get("init_image")), r.get("strength"), bool(r.get("invert")))  # fmt: skip
 
 
 def _data_url_full(image: Image.Image) -> str:
@@ -197,11 +198,11 @@ def make_runner(weights: dict[str, str | None]):
     def run(job: Job, on_image, on_step) -> None:
         from dataclasses import replace
 
-        from ..api import series_reference
+        from ..api import series_person
 
         r = job.request
         engine = engine_for(r["model"], weights.get(r["model"]))
-        series, reference = r.get("series"), None
+        series, person = r.get("series"), {}
         if series:  # the same person (and seed, so no re-rolls) in every portrait; recomputed alike on resume
             r = r | {"reroll": 0}
             base = job_request(r, r["seed"])
@@ -209,10 +210,11 @@ def make_runner(weights: dict[str, str | None]):
                 k: getattr(base, k)
                 for k in ("negative_prompt", "seed", "steps", "guidance", "truncation", "reroll")
             }
-            reference = series_reference(engine, base.reference, settings)
+            person = series_person(engine, base.init_image or base.reference, settings,
+                                   base.strength if base.init_image is not None else None)  # fmt: skip
         for i in range(job.image_index, r["n"]):
             if series:
-                request = replace(job_request(r | {"prompt": series[i]}, r["seed"]), reference=reference)
+                request = replace(job_request(r | {"prompt": series[i]}, r["seed"]), **person)
             else:
                 request = job_request(r, r["seed"] + i)
             image = engine.generate(request, callback=on_step)[0]

@@ -80,6 +80,7 @@ function showCard() {
   $("use-face").hidden = !selected || !m.capabilities.includes("reference");
   if (!m.capabilities.includes("reference")) setReference(null);
   $("start").hidden = !m.capabilities.includes("init-image");
+  $("invert-switch").hidden = !m.capabilities.includes("invert");
   if ($("start").hidden) setStart(null);
   loadStyles().catch((e) => { $("error").textContent = e.message; });
   $("generate").disabled = $("make-series").disabled = !m.available;
@@ -100,7 +101,8 @@ function jobBody() {
     body.identity_guidance = num("identity-guidance");
   }
   if (style) body.style = style;
-  if (start) { body.init_image = { name: start.name, face: start.face64 }; body.strength = num("strength"); }
+  if (start) { body.init_image = { name: start.name, face: start.face64 }; body.strength = num("strength");
+    if (!$("invert-switch").hidden && $("invert").checked) body.invert = true; }
   return body;
 }
 
@@ -249,8 +251,11 @@ async function restoreFrom(file) {
 
 function showSeries(job, prompts) {
   $("series-view").hidden = false;
+  const first = job.images[0] ? job.images[0].settings : {};
+  const name = (label) => label.split(" (sha256")[0];
   $("series-title").textContent = `Series of ${job.images.length} portraits of one person` +
-    (job.images[0] && job.images[0].settings.reference_face ? ` (reference: ${job.images[0].settings.reference_face.split(" (sha256")[0]})` : "");
+    (first.reference_face ? ` (reference: ${name(first.reference_face)})`
+      : first.init_image ? ` (from ${name(first.init_image)}${first.invert ? ", inverted" : ""})` : "");
   $("series-strip").innerHTML = job.images.map((img, i) =>
     `<figure><img src="${img.url}" alt="${escapeHtml(prompts[i] || "")}"><figcaption>${escapeHtml(prompts[i] || "")}</figcaption></figure>`).join("");
 }

@@ -1,0 +1,134 @@
+"""Starting from a photo's inversion (`invert`): the face drawn again from its own trajectory rather
+than from itself noised, which keeps much more of its person; and the series built on it for a
+diffusion model without an identity input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from portraitist import api
+from portraitist.cli import main
+from portraitist.errors import InvalidInput, Unsupported
+from portraitist.png import read_settings
+from portraitist.reference import StartImage
+
+FACES = np.load("tests/data/reference_faces.npz")["gan"]
+PROMPT = "portrait photo of a smiling person"
+
+
+def pixels(images) -> np.ndarray:
+    return np.stack([np.asarray(i).astype(int) for i in images])
+
+
+def test_an_inverted_start_keeps_more_of_the_photo_than_a_noised_one():
+    photos = [StartImage.from_aligned(f, f"photo{i}.png") for i, f in enumerate(FACES[:3])]
+    noised, inverted = [], []
+    for photo in photos:
+        n = api.generate(PROMPT, init_image=photo, strength=0.6, seed=1, reroll=0)
+        v = api.generate(PROMPT, init_image=photo, strength=0.6, seed=1, invert=True)
+        noised.append(np.abs(pixels(n) - photo.face.astype(int)).mean())
+        inverted.append(np.abs(pixels(v) - photo.face.astype(int)).mean())
+    assert np.mean(inverted) < np.mean(noised)
+    assert v[0].info["invert"] is True and v[0].info["init_image"].startswith("photo2.png (sha256 ")
+    assert "invert" not in n[0].info
+    # its own defaults: Euler (the inversion's mirror image) at 16 steps, recorded
+    assert (v[0].info["steps"], v[0].info["sampler"]) == (16, "euler") and n[0].info["steps"] == 8
+    # the seed is not used: an inversion is deterministic
+    other_seed = api.generate(PROMPT, init_image=photos[2], strength=0.6, seed=99, invert=True)
+    assert np.array_equal(pixels(v), pixels(other_seed))
+    # strength 0 is the photo through the autoencoder, however it starts
+    still = [
+        api.generate(PROMPT, init_image=photos[0], strength=0.0, invert=k, reroll=0) for k in (False, True)
+    ]
+    assert np.array_equal(pixels(still[0]), pixels(still[1]))
+
+
+def test_inverting_is_checked():
+    photo = StartImage.from_aligned(FACES[0], "photo.png")
+    with pytest.raises(InvalidInput, match="invert needs a start image"):
+        api.generate(PROMPT, invert=True)
+    with pytest.raises(InvalidInput, match="ask for one image"):
+        api.generate(PROMPT, init_image=photo, invert=True, num_images=2)
+    with pytest.raises(InvalidInput, match="invert must be true or false"):
+        api.generate(PROMPT, init_image=photo, invert="yes")
+    with pytest.raises(Unsupported, match="face-gan cannot start from a photo's inversion"):
+        api.generate(PROMPT, model="face-gan", init_image=photo, invert=True)
+
+
+def test_cli_invert_is_recorded_and_repeats_from_the_png(tmp_path):
+    Image.fromarray(FACES[1]).save(tmp_path / "me.png")
+    out = tmp_path / "out"
+    assert main(["generate", "a serious person", "--init-image", str(tmp_path / "me.png"), "--invert",
+                 "--n", "1", "--out", str(out)]) == 0  # fmt: skip
+    (made,) = out.glob("*.png")
+    assert read_settings(made)["invert"] is True
+    again = tmp_path / "again"
+    assert (
+        main(["generate", "--from", str(made), "--init-image", str(tmp_path / "me.png"), "--out", str(again)])
+        == 0
+    )
+    (repeat,) = again.glob("*.png")
+    assert read_settings(repeat)["invert"] is True
+    assert np.array_equal(np.asarray(Image.open(made)), np.asarray(Image.open(repeat)))
+
+
+def test_a_series_on_a_model_without_an_identity_input_starts_from_the_face(tmp_path):
+    prompts = ["a smiling person", "a serious person"]
+    from_photo = api.series(prompts, face=FACES[1])
+    assert [f.info["invert"] for f in from_photo] == [True, True]
+    assert {f.info["init_image"] for f in from_photo} == {from_photo[0].info["init_image"]}
+    assert not np.array_equal(*pixels(from_photo))  # each prompt its own portrait
+    from_seed = api.series(prompts, seed=4, strength=0.5)
+    assert all(
+        f.info["init_image"].startswith("seed 4 (sha256 ") and "invert" not in f.info for f in from_seed
+    )
+    assert [f.info["strength"] for f in from_seed] == [0.5, 0.5]
+    with pytest.raises(InvalidInput, match="face-gan keeps the person without a start image"):
+        api.series(prompts, model="face-gan", strength=0.5)
+    out = tmp_path / "series"
+    Image.fromarray(FACES[2]).save(tmp_path / "me.png")
+    assert (
+        main(
+            ["series", "--face", str(tmp_path / "me.png"), "--prompts", "smiling|serious", "--out", str(out)]
+        )
+        == 0
+    )
+    assert sorted(p.name for p in out.glob("*.png")) == ["000.png", "001.png", "grid.png"]
+    assert read_settings(out / "000.png")["init_image"].startswith("me.png (sha256 ")
+
+
+def test_http_a_job_and_a_series_start_from_a_photos_inversion(tmp_path):
+    import io
+    import time
+
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from portraitist.studio.server import create_app
+
+    def run(c, body) -> list[dict]:
+        job = c.post("/api/jobs", json=body)
+        assert job.status_code == 202, job.text
+        for _ in range(3000):  # bounded poll
+            state = c.get(f"/api/jobs/{job.json()['id']}").json()
+            if state["status"] in ("done", "failed"):
+                break
+            time.sleep(0.02)
+        assert state["status"] == "done", state
+        return [c.get(f"/api/images/{i['id']}").json()["settings"] for i in state["images"]]
+
+    buf = io.BytesIO()
+    Image.fromarray(FACES[0]).save(buf, format="PNG")
+    with TestClient(create_app(tmp_path / "gallery")) as c:
+        face = c.post("/api/references", content=buf.getvalue()).json()["face64"]
+        start = {"init_image": {"name": "me.png", "face": face}, "strength": 0.6}
+        (one,) = run(c, {"prompt": PROMPT, "invert": True} | start)
+        assert one["invert"] is True and one["init_image"].startswith("me.png (sha256 ")
+        series = run(
+            c, {"prompt": "a smiling person", "series": ["a smiling person", "an elderly person"]} | start
+        )
+        assert [s["invert"] for s in series] == [True, True] and series[1]["prompt"] == "an elderly person"
+        many = c.post("/api/jobs", json={"prompt": PROMPT, "invert": True, "n": 2} | start)
+        assert many.status_code == 422 and "one image" in many.json()["detail"]
