@@ -255,3 +255,19 @@ def test_labelled_sheets_are_regenerated_per_model_and_refused_for_other_weights
     path.write_text(json.dumps({"sets": [{**labels, "weights_sha256": "0" * 64}]}))
     with pytest.raises(CheckpointError, match="other weights than face_gan_text.safetensors"):
         labelled_faces(path)
+
+
+def test_the_malformation_line_never_flags_more_than_its_share_of_real_faces():
+    """A score that would flag most real faces has its line raised to MALFORMATION_REAL_FAIL of
+    them; one that flags few keeps its own line."""
+    from portraitist.quality.calibrate import MALFORMATION_REAL_FAIL, verdict_thresholds
+
+    n = 400
+    m = _measures(n, plausibility=np.linspace(-5, 5, n))
+    metric = {"face_score": 0.6}
+    eager = {"weights": {"plausibility": -1.0, "face_score": 0.0}, "embedding": [0.0] * 128, "bias": 3.0}
+    raised = verdict_thresholds(m, metric, eager)["malformation"]
+    flagged = np.mean([malformation(m.row(i), raised) > 0 for i in range(n)])
+    assert 0 < flagged <= MALFORMATION_REAL_FAIL and raised["bias"] < eager["bias"]
+    strict = {**eager, "bias": -4.99}  # flags the lowest plausibility only
+    assert verdict_thresholds(m, metric, strict)["malformation"] == strict

@@ -24,10 +24,10 @@ def assert_same(faces, expected) -> None:
 
 
 def test_face_diffusion_gives_the_same_faces(reference):
-    faces = generate("close-up portrait photo of a person", num_images=3, seed=5)
+    faces = generate("close-up portrait photo of a person", num_images=3, seed=5, reroll=0)  # each seed's own
     assert_same(faces, reference["diffusion"])
 
 
 def test_face_gan_gives_the_same_faces(reference):
-    faces = get_engine("face-gan").generate(Request("a smiling old man", seed=11, n=3))
+    faces = get_engine("face-gan").generate(Request("a smiling old man", seed=11, n=3, reroll=0))
     assert_same(faces, reference["gan"])

@@ -252,7 +252,14 @@ def test_http_variations_styles_grids_start_images_and_settings_read_back(tmp_pa
     with TestClient(app) as c:
         varied = run(
             c,
-            {"prompt": "a smiling woman", "seed": 50, "n": 2, "variation_of": 3, "variation_strength": 0.25},
+            {
+                "prompt": "a smiling woman",
+                "seed": 50,
+                "n": 2,
+                "variation_of": 3,
+                "variation_strength": 0.25,
+                "reroll": 0,
+            },
         )
         assert [(s["seed"], s["variation_of"], s["variation_strength"]) for s in varied] == [
             (50, 3, 0.25),
