@@ -145,19 +145,21 @@ def series_person(eng, face, settings: dict, strength: float | None = None) -> d
     `strength` of the way (docs/identity.md); the GAN keeps the seed's person by steering the
     seed's own latent."""
     caps = eng.card.capabilities
+
+    def seed_face() -> tuple[np.ndarray, str]:  # the face the seed makes, and its name
+        face = eng.generate(Request(SERIES_BASE_PROMPT, **settings))[0]
+        return np.asarray(face), f"seed {settings.get('seed') or 0}"
+
     if "reference" not in caps and "invert" in caps:
-        if face is None:
-            base = eng.generate(Request(SERIES_BASE_PROMPT, **settings))[0]
-            face = StartImage.from_aligned(np.asarray(base), f"seed {settings.get('seed') or 0}")
-        return {"init_image": as_start_image(face), "strength": strength, "invert": True}
+        start = as_start_image(face) if face is not None else StartImage.from_aligned(*seed_face())
+        return {"init_image": start, "strength": strength, "invert": True}
     if strength is not None:
         raise InvalidInput(f"{eng.card.name} keeps the person without a start image: it takes no strength")
     if isinstance(face, StartImage):
         face = Reference.from_aligned(face.face, face.name)
     reference = as_reference(face)
     if reference is None and "reference" in caps:
-        base = eng.generate(Request(SERIES_BASE_PROMPT, **settings))[0]
-        reference = Reference.from_aligned(np.asarray(base), f"seed {settings.get('seed') or 0}")
+        reference = Reference.from_aligned(*seed_face())
     return {"reference": reference}
 
 
