@@ -73,6 +73,22 @@ def png_bytes(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
+def job_settings(client, body: dict) -> list[dict]:
+    """Post a studio job, wait for it to finish (a bounded poll; these jobs take seconds) and return
+    the settings of each of its images."""
+    import time
+
+    job = client.post("/api/jobs", json=body)
+    assert job.status_code == 202, job.text
+    for _ in range(3000):
+        state = client.get(f"/api/jobs/{job.json()['id']}").json()
+        if state["status"] in ("done", "failed", "cancelled"):
+            break
+        time.sleep(0.02)
+    assert state["status"] == "done", state
+    return [client.get(f"/api/images/{i['id']}").json()["settings"] for i in state["images"]]
+
+
 def make_pack(root: Path, rows: list[dict[str, str]], images: dict[str, bytes]) -> Path:
     """A pack folder (images.zip + labels.csv) with the given rows and member bytes."""
     root.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import job_settings, png_bytes
 from PIL import Image
 
 from portraitist import api
@@ -98,33 +99,17 @@ def test_a_series_on_a_model_without_an_identity_input_starts_from_the_face(tmp_
 
 
 def test_http_a_job_and_a_series_start_from_a_photos_inversion(tmp_path):
-    import io
-    import time
-
     pytest.importorskip("fastapi")
     from fastapi.testclient import TestClient
 
     from portraitist.studio.server import create_app
 
-    def run(c, body) -> list[dict]:
-        job = c.post("/api/jobs", json=body)
-        assert job.status_code == 202, job.text
-        for _ in range(3000):  # bounded poll
-            state = c.get(f"/api/jobs/{job.json()['id']}").json()
-            if state["status"] in ("done", "failed"):
-                break
-            time.sleep(0.02)
-        assert state["status"] == "done", state
-        return [c.get(f"/api/images/{i['id']}").json()["settings"] for i in state["images"]]
-
-    buf = io.BytesIO()
-    Image.fromarray(FACES[0]).save(buf, format="PNG")
     with TestClient(create_app(tmp_path / "gallery")) as c:
-        face = c.post("/api/references", content=buf.getvalue()).json()["face64"]
+        face = c.post("/api/references", content=png_bytes(Image.fromarray(FACES[0]))).json()["face64"]
         start = {"init_image": {"name": "me.png", "face": face}, "strength": 0.6}
-        (one,) = run(c, {"prompt": PROMPT, "invert": True} | start)
+        (one,) = job_settings(c, {"prompt": PROMPT, "invert": True} | start)
         assert one["invert"] is True and one["init_image"].startswith("me.png (sha256 ")
-        series = run(
+        series = job_settings(
             c, {"prompt": "a smiling person", "series": ["a smiling person", "an elderly person"]} | start
         )
         assert [s["invert"] for s in series] == [True, True] and series[1]["prompt"] == "an elderly person"

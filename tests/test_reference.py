@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import job_settings
 from PIL import Image
 
 from portraitist import api
@@ -220,8 +221,6 @@ def test_http_api_takes_an_uploaded_photo_or_a_gallery_face_as_the_reference(tmp
 
 
 def test_http_series_jobs_keep_one_person_and_seed(tmp_path, identity_model_file):
-    import time
-
     pytest.importorskip("fastapi")
     from fastapi.testclient import TestClient
 
@@ -230,16 +229,8 @@ def test_http_series_jobs_keep_one_person_and_seed(tmp_path, identity_model_file
     app = create_app(tmp_path / "gallery", weights=str(identity_model_file))
     with TestClient(app) as c:
         for model in ("face-gan", "face-diffusion"):
-            job = c.post("/api/jobs", json={"prompt": "series", "model": model, "seed": 11,
-                                            "series": ["a smiling person", "a serious person"]})  # fmt: skip
-            assert job.status_code == 202, job.text
-            for _ in range(3000):
-                state = c.get(f"/api/jobs/{job.json()['id']}").json()
-                if state["status"] in ("done", "failed"):
-                    break
-                time.sleep(0.02)
-            assert state["status"] == "done", state
-            settings = [c.get(f"/api/images/{i['id']}").json()["settings"] for i in state["images"]]
+            settings = job_settings(c, {"prompt": "series", "model": model, "seed": 11,
+                                        "series": ["a smiling person", "a serious person"]})  # fmt: skip
             assert [s["prompt"] for s in settings] == ["a smiling person", "a serious person"]
             assert {s["seed"] for s in settings} == {11}
             if model == "face-diffusion":  # the seed's face is the reference of every portrait
@@ -250,17 +241,9 @@ def test_http_series_jobs_keep_one_person_and_seed(tmp_path, identity_model_file
         # the shipped weights have no identity input: each portrait starts from the seed's face, inverted
         shipped = create_app(tmp_path / "g2")
         with TestClient(shipped) as c2:
-            job = c2.post(
-                "/api/jobs",
-                json={"prompt": "s", "seed": 11, "series": ["a smiling person", "a serious person"]},
+            settings = job_settings(
+                c2, {"prompt": "s", "seed": 11, "series": ["a smiling person", "a serious person"]}
             )
-            assert job.status_code == 202, job.text
-            for _ in range(3000):
-                state = c2.get(f"/api/jobs/{job.json()['id']}").json()
-                if state["status"] in ("done", "failed"):
-                    break
-                time.sleep(0.02)
-            settings = [c2.get(f"/api/images/{i['id']}").json()["settings"] for i in state["images"]]
             assert [s["init_image"][:16] for s in settings] == ["seed 11 (sha256 "] * 2
             assert "reference_face" not in settings[0] and settings[0]["invert"] is True
         shipped.state.jobs.shutdown()

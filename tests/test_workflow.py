@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import job_settings, png_bytes
 from PIL import Image
 
 from portraitist import api
@@ -225,32 +226,15 @@ def test_starting_from_a_photo_keeps_more_of_it_at_lower_strength(tmp_path):
 def test_http_variations_styles_grids_start_images_and_settings_read_back(tmp_path):
     import base64
     import io
-    import time
 
     pytest.importorskip("fastapi")
     from fastapi.testclient import TestClient
 
     from portraitist.studio.server import create_app
 
-    def png(array) -> bytes:
-        buf = io.BytesIO()
-        Image.fromarray(array).save(buf, format="PNG")
-        return buf.getvalue()
-
-    def run(c, body) -> list[dict]:
-        job = c.post("/api/jobs", json=body)
-        assert job.status_code == 202, job.text
-        for _ in range(3000):  # bounded poll
-            state = c.get(f"/api/jobs/{job.json()['id']}").json()
-            if state["status"] in ("done", "failed"):
-                break
-            time.sleep(0.02)
-        assert state["status"] == "done", state
-        return [c.get(f"/api/images/{i['id']}").json()["settings"] for i in state["images"]]
-
     app = create_app(tmp_path / "gallery")
     with TestClient(app) as c:
-        varied = run(
+        varied = job_settings(
             c,
             {
                 "prompt": "a smiling woman",
@@ -265,7 +249,7 @@ def test_http_variations_styles_grids_start_images_and_settings_read_back(tmp_pa
             (50, 3, 0.25),
             (51, 3, 0.25),
         ]
-        styled = run(c, {"prompt": "portrait of a man", "style": "film-noir"})[0]
+        styled = job_settings(c, {"prompt": "portrait of a man", "style": "film-noir"})[0]
         assert styled["style"] == "film-noir" and "black and white" in styled["prompt"]
         assert c.post("/api/jobs", json={"prompt": "a face", "style": "nope"}).status_code == 422
         styles = {s["name"]: s for s in c.get("/api/styles", params={"model": "face-gan"}).json()}
@@ -275,9 +259,9 @@ def test_http_variations_styles_grids_start_images_and_settings_read_back(tmp_pa
         assert c.get("/api/styles/nope/preview.png").status_code == 404
         # a photo to start from: its aligned face goes back in the job
         ref = c.post(
-            "/api/references", content=png(np.asarray(Image.fromarray(FACES[2]).resize((160, 160))))
+            "/api/references", content=png_bytes(Image.fromarray(FACES[2]).resize((160, 160)))
         ).json()
-        started = run(
+        started = job_settings(
             c,
             {
                 "prompt": "a smiling person",
@@ -305,7 +289,7 @@ def test_http_variations_styles_grids_start_images_and_settings_read_back(tmp_pa
         made = c.get(f"/api/images/{image_id}.png").content
         back = c.post("/api/settings", content=made)
         assert back.status_code == 200 and back.json()["settings"]["steps"] == 2
-        plain = c.post("/api/settings", content=png(FACES[0]))
+        plain = c.post("/api/settings", content=png_bytes(Image.fromarray(FACES[0])))
         assert plain.status_code == 422 and "carries no portraitist settings" in plain.json()["detail"]
         assert c.post("/api/settings", content=b"junk").status_code == 422
     app.state.jobs.shutdown()

@@ -93,22 +93,16 @@ def invert_photo(model: FaceDiffusion, face: np.ndarray, prompt: str = INVERSION
     """An aligned 64x64 face -> (its inverted noise, the face drawn back from it, PSNR in dB)."""
     from ..data.dataset import to_tensor
     from ..diffusion.edm import karras_sigmas
-    from ..diffusion.guidance import guided
-    from ..diffusion.inversion import invert
 
     identity = None
     if model.takes_reference:
         from ..quality.identity import reference_embedding
 
         identity = reference_embedding(face[None])
-    net = model.denoiser.net
-    cond = net.condition(
-        model.text.encode([prompt]), None if identity is None else torch.from_numpy(identity)
-    )
     sigmas = karras_sigmas(steps)
     with torch.inference_mode():
         z0 = model.autoencoder.encode(to_tensor(face[None]))
-        x = invert(guided(model.denoiser, cond, cond, 1.0), z0, sigmas)
+        x = model.inverted(z0, sigmas, prompt, None if identity is None else torch.from_numpy(identity))
     inverted = Inverted(x / sigmas[0], prompt, steps, identity)
     back = edit_inverted(model, inverted, {})
     mse = float(((back.astype(np.float64) - face) ** 2).mean())

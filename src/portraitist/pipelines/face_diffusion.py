@@ -21,6 +21,7 @@ import torch
 from ..checkpoints import CheckpointError, load_exported, save_weights
 from ..diffusion.edm import Denoiser, karras_sigmas
 from ..diffusion.guidance import autoguided, guided
+from ..diffusion.inversion import INVERSION_PROMPT, invert
 from ..diffusion.samplers import SAMPLERS
 from ..errors import InvalidInput
 from ..nets.autoencoder import Autoencoder
@@ -214,6 +215,13 @@ class FaceDiffusion:
         )  # fmt: skip
         return self._draw(model, noise, sigmas, steps, callback, init, strength, n, sampler, invert_init)
 
+    def inverted(self, z0: torch.Tensor, sigmas: torch.Tensor, prompt: str = INVERSION_PROMPT,
+                 identity: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
+        """Latents `z0` inverted up to sigmas[0] (sampling's descending sigmas, ending at 0): their own
+        trajectory under `prompt` (and `identity`, on a model with an identity input) at guidance 1."""
+        cond = self.denoiser.net.condition(self.text.encode([prompt]).expand(len(z0), -1), identity)
+        return invert(guided(self.denoiser, cond, cond, 1.0), z0, sigmas)
+
     def _draw(
         self, model, noise, sigmas, steps, callback, init, strength, n, sampler, invert_init=False
     ) -> np.ndarray:
@@ -226,11 +234,5 @@ class FaceDiffusion:
         start = steps - round(float(strength) * steps)
         if start >= steps:
             return self.to_uint8(z0)
-        if invert_init:  # the start face's own trajectory under the neutral prompt, at guidance 1
-            from ..diffusion.inversion import INVERSION_PROMPT, invert
-
-            base = self.denoiser.net.condition(self.text.encode([INVERSION_PROMPT]).expand(n, -1))
-            x = invert(guided(self.denoiser, base, base, 1.0), z0, sigmas[start:])
-        else:
-            x = z0 + noise * sigmas[start]
+        x = self.inverted(z0, sigmas[start:]) if invert_init else z0 + noise * sigmas[start]
         return self.to_uint8(SAMPLERS[sampler](model, x, sigmas[start:], callback))

@@ -27,16 +27,15 @@ from pathlib import Path
 import numpy as np
 
 from ..data import load
-from . import checks
 from .analysis import FaceMeasures, analyse
 from .checks import CALIBRATION_PATH, malformation, verdicts
 
 EYE_PASS_RATE = 0.95
 VERDICT_PASS_RATE = 0.955  # the target is 95%; the held-out sample checks it
 LABELS_PATH = Path(__file__).with_name("malformed_labels.json")
-MALFORMATION_REAL_FAIL = (
-    0.015  # the most real faces the malformation score alone may flag (no mesh found: 2.5%)
-)
+# the most real faces the malformation score alone may flag (the verdict's other checks need the
+# rest of 1 - VERDICT_PASS_RATE: no face mesh found is 2.5% already)
+MALFORMATION_REAL_FAIL = 0.015
 REAL_ANCHORS = 450  # real faces beside the labelled ones in the malformation score's fit, all well formed
 
 
@@ -127,15 +126,15 @@ def malformation_model(m: FaceMeasures, malformed: np.ndarray, real: FaceMeasure
     }
 
 
-def verdict_thresholds(m: FaceMeasures, metric: dict, malformation: dict) -> dict:
-    """The per-face verdict's thresholds: the malformation score from the labelled sheets, its line
+def verdict_thresholds(m: FaceMeasures, metric: dict, score: dict) -> dict:
+    """The per-face verdict's thresholds: the malformation `score` from the labelled sheets, its line
     raised where it would flag more than MALFORMATION_REAL_FAIL of these real faces (else no tail of
     the landmark checks could reach VERDICT_PASS_RATE), then the landmark checks at one common tail,
     bisected so that VERDICT_PASS_RATE of these real faces pass the whole verdict."""
-    real = np.array([checks.malformation(m.row(i), malformation) for i in range(len(m))])
+    real = np.array([malformation(m.row(i), score) for i in range(len(m))])
     limit = float(np.percentile(real, 100 * (1 - MALFORMATION_REAL_FAIL)))
     if limit > 0:
-        malformation = {**malformation, "bias": malformation["bias"] - limit}
+        score = {**score, "bias": score["bias"] - limit}
     ok = m.mesh_found > 0
     lo, hi = 0.0, 5.0
     for _ in range(30):
@@ -147,7 +146,7 @@ def verdict_thresholds(m: FaceMeasures, metric: dict, malformation: dict) -> dic
             "gaze_diff": float(np.percentile(m.gaze_diff[ok], 100 - q)),
             "asymmetry": float(np.percentile(m.asymmetry[ok], 100 - q)),
             "sharpness": float(np.percentile(m.sharpness, q)),
-            "malformation": malformation,
+            "malformation": score,
         }
         rate = np.mean([v.passed for v in verdicts(m, t)])
         lo, hi = (q, hi) if rate > VERDICT_PASS_RATE else (lo, q)

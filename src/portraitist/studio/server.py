@@ -166,7 +166,6 @@ def _data_url_full(image: Image.Image) -> str:
 def start_image(sent: dict | None):
     """A job's start image from what the client sent back: the aligned face /api/references made."""
     import binascii
-    import hashlib
 
     import numpy as np
 
@@ -186,9 +185,7 @@ def start_image(sent: dict | None):
         ) from None
     if face.shape != (64, 64, 3):
         raise InvalidInput(f"init_image.face must be 64x64, got {face.shape[1]}x{face.shape[0]}")
-    return StartImage(
-        str(sent.get("name") or "photo")[:100], hashlib.sha256(face.tobytes()).hexdigest()[:16], face
-    )
+    return StartImage.from_aligned(face, str(sent.get("name") or "photo")[:100])
 
 
 def make_runner(weights: dict[str, str | None]):
