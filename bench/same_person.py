@@ -7,7 +7,7 @@ predictors of the adherence bench.
         [--identity-guidance 3,5] [--out docs/eval/same_person]
     python bench/same_person.py --model face-gan [--weights FILE] [--shift 1,1.5] [--layers 2:6]
     python bench/same_person.py --start-strength 0.5,0.7 [--weights FILE]
-    python bench/same_person.py --invert 0.625,0.6875 [--steps 16] [--sampler euler]
+    python bench/same_person.py --invert 0.625,0.6875,auto [--steps 16] [--sampler euler] [--people 1]
 
 `--start-strength S` rows need no identity input (the shipped model does them): each portrait
 starts from the reference face itself, encoded and noised S of the way up the schedule, then
@@ -17,7 +17,9 @@ this face" does. Low S keeps the face and may ignore the prompt; high S the reve
 `--invert S` rows need no identity input either: the reference is inverted instead of noised (the
 probability-flow ODE run upwards under a neutral prompt at guidance 1, diffusion/inversion.py) to
 the level S of the way up the schedule, then drawn down under the series prompt (`invert_init`,
-what the studio's "keep the person" start does). S = 1 is full inversion.
+what the studio's "keep the person" start does). S = 1 is full inversion; `auto` takes the depth the
+product picks for each prompt (diffusion/inversion.py, fitted with `--people 1`). Rows also report
+each prompt's rates.
 
 A GAN's series keeps the seed: "none" rows are the engine's own series (an unconditional GAN
 steered, a text-conditioned one prompted: its w mapped under each prompt). For a text-conditioned
@@ -44,6 +46,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from portraitist.diffusion.inversion import inversion_depth
 from portraitist.evaluation.adherence import observed, requested
 from portraitist.evaluation.predictors import predict
 from portraitist.quality.identity import sface_features
@@ -57,6 +60,7 @@ SERIES = [
     "portrait photo of a person with blond hair",
 ]
 SAME = 0.363
+AUTO = -1.0  # `--invert auto`: the depth the product picks for each prompt (diffusion/inversion.py)
 
 
 def attribute_hits(images: np.ndarray, prompt: str) -> list[bool]:
@@ -116,6 +120,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--sampler", default="dpmpp_2m", help="face-diffusion: the sampler of every row")
     ap.add_argument("--shift", default="1", help="a text-conditioned GAN: comma-separated shift strengths")
     ap.add_argument("--layers", help="a text-conditioned GAN: A:B, shift only synthesis layers A to B-1")
+    ap.add_argument("--people", type=int, default=0, help="which people: 0 (the bench's), or another draw "
+                    "of held-out people and seeds, to fit a setting on people it is not then measured on")  # fmt: skip
     ap.add_argument("--out", type=Path, default=Path("docs/eval/same_person"))
     args = ap.parse_args(argv)
 
@@ -123,8 +129,8 @@ def main(argv=None) -> dict:
     from portraitist.pipelines.face_diffusion import FaceDiffusion
     from portraitist.reference import Reference
 
-    seeds = list(range(500_000, 500_000 + args.n))
-    real, real_other = real_pairs(args.n)
+    seeds = list(range(500_000 + 1000 * args.people, 500_000 + 1000 * args.people + args.n))
+    real, real_other = real_pairs(args.n, seed=args.people)
     if args.model == "face-gan":  # a GAN's series keeps the seed (steered, or prompted if text-conditioned)
         from portraitist import api
         from portraitist.engines import Request
@@ -160,13 +166,15 @@ def main(argv=None) -> dict:
 
         def faces(prompt, case=None, scale=None):
             if scale is not None and (args.invert or args.start_strength):
-                start = {"init": cases[case], "strength": scale, "invert_init": bool(args.invert)}
+                depth = inversion_depth(prompt) if scale == AUTO else scale  # the product's depth for it
+                start = {"init": cases[case], "strength": depth, "invert_init": bool(args.invert)}
                 return pipe(prompt, None, args.steps, args.guidance, seeds, args.sampler, **start)
             identity = None if scale is None else embed[case]
             return pipe(prompt, None, args.steps, args.guidance, seeds, args.sampler, None, identity, scale)
 
         cases = {"generated": faces(BASE_PROMPT), "real": real}
-        scales = [float(s) for s in (args.invert or args.start_strength or args.identity_guidance).split(",")]
+        scales = [AUTO if s == "auto" else float(s)
+                  for s in (args.invert or args.start_strength or args.identity_guidance).split(",")]  # fmt: skip
     # generated faces are framed like the training faces already; real CelebA photos too
     embed = {
         k: np.stack([Reference.from_aligned(f, k).embedding for f in v])
@@ -177,7 +185,7 @@ def main(argv=None) -> dict:
     other = np.stack([Reference.from_aligned(f, "other").embedding for f in real_other])
     template_cos = (embed["real"] * other).sum(1)
     results = {
-        "model": args.model, "weights": str(args.weights), "layers": args.layers, "start_strength": args.start_strength, "invert": args.invert, "sampler": args.sampler, "n": args.n, "steps": args.steps, "guidance": args.guidance,
+        "model": args.model, "weights": str(args.weights), "layers": args.layers, "start_strength": args.start_strength, "invert": args.invert, "sampler": args.sampler, "people": args.people, "n": args.n, "steps": args.steps, "guidance": args.guidance,
         "real_pairs": {"same_person_rate": float((pair_cos[pair_ok] >= SAME).mean()),
                        "same_person_rate_template": float((template_cos >= SAME).mean()),
                        "pixel_l2": float(l2(real, real_other).mean())},
@@ -190,21 +198,26 @@ def main(argv=None) -> dict:
         for scale in [None, *scales]:
             how = ("shift" if args.model == "face-gan" else "invert" if args.invert
                    else "start" if args.start_strength else "identity")  # fmt: skip
-            label = "none" if scale is None else f"{how} {scale:g}"
+            label = "none" if scale is None else f"{how} {'auto' if scale == AUTO else f'{scale:g}'}"
             if case == "real" and scale is None:
                 continue  # without a reference, a seed has nothing to do with a real person
-            same, attr, dist = [], [], []
+            same, attr, dist, by_prompt = [], [], [], {}
             for prompt in SERIES:
                 out = faces(prompt, case, scale)
                 cos, ok = cosine_to(refs, out)
-                same += list(np.where(ok, cos >= SAME, False))
-                attr += attribute_hits(out, prompt)
+                kept, shown = np.where(ok, cos >= SAME, False), attribute_hits(out, prompt)
+                by_prompt[prompt] = {
+                    "same_person_rate": float(np.mean(kept)),
+                    "attribute_rate": float(np.mean(shown)),
+                }
+                same += list(kept)
+                attr += shown
                 dist += list(l2(refs, out))
                 if scale == (scales[0] if scales else None):
                     sheet += list(out[:8])
                     captions += [prompt.removeprefix("portrait photo of ")] * min(8, len(out))
             row = {"case": case, "reference": label, "same_person_rate": float(np.mean(same)),
-                   "attribute_rate": float(np.mean(attr)), "pixel_l2": float(np.mean(dist))}  # fmt: skip
+                   "attribute_rate": float(np.mean(attr)), "pixel_l2": float(np.mean(dist)), "by_prompt": by_prompt}  # fmt: skip
             results["rows"].append(row)
             print(row, flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -218,6 +231,14 @@ def main(argv=None) -> dict:
     for r in results["rows"]:
         print(f"| {r['case']} | {r['reference']} | {r['same_person_rate']:.2f} | {r['attribute_rate']:.2f} | "
               f"{r['pixel_l2']:.3f} |")  # fmt: skip
+    print("\nBy prompt (same person / attribute present):\n| reference | scale | "
+          + " | ".join(p.removeprefix("portrait photo of ") for p in SERIES) + " |\n|---|---|" + "---:|" * len(SERIES))  # fmt: skip
+    for r in results["rows"]:
+        cells = (
+            f"{r['by_prompt'][p]['same_person_rate']:.2f} / {r['by_prompt'][p]['attribute_rate']:.2f}"
+            for p in SERIES
+        )
+        print(f"| {r['case']} | {r['reference']} | " + " | ".join(cells) + " |")
     rp = results["real_pairs"]
     print(f"| two real photos of one person | - | {rp['same_person_rate']:.2f} | - | {rp['pixel_l2']:.3f} |")
     print(

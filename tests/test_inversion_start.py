@@ -11,12 +11,15 @@ from PIL import Image
 
 from portraitist import api
 from portraitist.cli import main
+from portraitist.diffusion.inversion import DEFAULT_INVERSION_DEPTH, INVERSION_DEPTHS, inversion_depth
+from portraitist.engines.base import DEFAULT_INIT_STRENGTH
 from portraitist.errors import InvalidInput, Unsupported
 from portraitist.png import read_settings
 from portraitist.reference import StartImage
 
 FACES = np.load("tests/data/reference_faces.npz")["gan"]
 PROMPT = "portrait photo of a smiling person"
+GLASSES = "portrait photo of a person wearing glasses"
 
 
 def pixels(images) -> np.ndarray:
@@ -44,6 +47,32 @@ def test_an_inverted_start_keeps_more_of_the_photo_than_a_noised_one():
         api.generate(PROMPT, init_image=photos[0], strength=0.0, invert=k, reroll=0) for k in (False, True)
     ]
     assert np.array_equal(pixels(still[0]), pixels(still[1]))
+
+
+def test_an_inversion_start_goes_as_deep_as_its_prompt_needs():
+    depths = INVERSION_DEPTHS
+    assert (
+        inversion_depth(PROMPT)
+        == depths["smiling", True]
+        < inversion_depth(GLASSES)
+        == depths["eyeglasses", True]
+    )
+    assert inversion_depth("a serious old man wearing glasses") == max(
+        depths["smiling", False], depths["age", "old"], depths["eyeglasses", True], DEFAULT_INVERSION_DEPTH
+    )  # several asks: the deepest; a man is not in the table, so he counts at the default
+    for other in ("a person in a red scarf", "a person without glasses", "lit from the left"):
+        assert inversion_depth(other) == DEFAULT_INVERSION_DEPTH
+    assert inversion_depth("a person", negative_prompt="smiling, glasses") == DEFAULT_INVERSION_DEPTH
+    # the engine: no strength given takes the prompt's depth, recorded so --from repeats it
+    photo = StartImage.from_aligned(FACES[0], "me.png")
+    smile, glasses = (api.generate(p, init_image=photo, invert=True)[0] for p in (PROMPT, GLASSES))
+    assert (smile.info["strength"], glasses.info["strength"]) == (0.5, 0.75)
+    shallow = api.generate(GLASSES, init_image=photo, invert=True, strength=0.5)[0]
+    assert shallow.info["strength"] == 0.5  # a strength given wins
+    away = [np.abs(np.asarray(i).astype(int) - photo.face.astype(int)).mean() for i in (glasses, shallow)]
+    assert away[0] > away[1]  # deeper: further from the photo
+    noised = api.generate(GLASSES, init_image=photo, reroll=0)[0]
+    assert noised.info["strength"] == DEFAULT_INIT_STRENGTH  # a noised start keeps its own default
 
 
 def test_inverting_is_checked():
@@ -81,6 +110,7 @@ def test_a_series_on_a_model_without_an_identity_input_starts_from_the_face(tmp_
     assert [f.info["invert"] for f in from_photo] == [True, True]
     assert {f.info["init_image"] for f in from_photo} == {from_photo[0].info["init_image"]}
     assert not np.array_equal(*pixels(from_photo))  # each prompt its own portrait
+    assert [f.info["strength"] for f in from_photo] == [inversion_depth(p) for p in prompts] == [0.5, 0.75]
     from_seed = api.series(prompts, seed=4, strength=0.5)
     assert all(f.info["init_image"].startswith("seed 4 (sha256 ") and f.info["invert"] for f in from_seed)
     assert [f.info["strength"] for f in from_seed] == [0.5, 0.5]
@@ -110,8 +140,14 @@ def test_http_a_job_and_a_series_start_from_a_photos_inversion(tmp_path):
         (one,) = job_settings(c, {"prompt": PROMPT, "invert": True} | start)
         assert one["invert"] is True and one["init_image"].startswith("me.png (sha256 ")
         series = job_settings(
-            c, {"prompt": "a smiling person", "series": ["a smiling person", "an elderly person"]} | start
-        )
+            c,
+            {"prompt": "a smiling person", "series": ["a smiling person", "an elderly person"]}
+            | {"init_image": start["init_image"]},
+        )  # no strength: each portrait as deep as its prompt needs
         assert [s["invert"] for s in series] == [True, True] and series[1]["prompt"] == "an elderly person"
+        assert [s["strength"] for s in series] == [
+            INVERSION_DEPTHS["smiling", True],
+            INVERSION_DEPTHS["age", "old"],
+        ]
         many = c.post("/api/jobs", json={"prompt": PROMPT, "invert": True, "n": 2} | start)
         assert many.status_code == 422 and "one image" in many.json()["detail"]

@@ -66,7 +66,8 @@ def generate(
     one per new seed (seed, seed + 1, ...). `style`: a named look (`portraitist styles`).
     `init_image` (a photo's path, image or array, or a StartImage) with `strength` 0..1 (default
     0.6): start from that photo's face instead of pure noise; `invert=True` (face-diffusion) starts
-    from the face inverted rather than noised, which keeps much more of its person (docs/identity.md)."""
+    from the face inverted rather than noised, which keeps much more of its person (its strength, unless
+    given, is chosen by what the prompt asks: diffusion/inversion.py, docs/identity.md)."""
     request = Request(prompt, negative_prompt=negative_prompt, seed=seed, steps=num_inference_steps,
                       guidance=guidance_scale, sampler=sampler, n=num_images, truncation=truncation,
                       reroll=reroll, reference=as_reference(face),
@@ -121,7 +122,8 @@ def series(
     seed makes (for a model that takes references: the face `seed` gives for SERIES_BASE_PROMPT,
     used as the reference; for the GAN: the seed's face, steered by each prompt). Every portrait
     uses the same seed. A diffusion model without an identity input starts each portrait from the
-    face's inversion instead (`strength` of the way, default 0.6; docs/identity.md)."""
+    face's inversion instead (`strength` of the way; by default chosen by what each prompt asks,
+    diffusion/inversion.py; docs/identity.md)."""
     if not prompts or any(not str(p).strip() for p in prompts):
         raise InvalidInput("a series needs one or more non-empty prompts")
     eng = engine(model, str(weights) if weights else None)

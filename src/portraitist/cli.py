@@ -725,7 +725,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="start from this photo's face (aligned first): diffusion noises and re-denoises it, the GAN "
                      "starts from its projection")  # fmt: skip
     gen.add_argument(
-        "--strength", type=float, help="with --init-image: 0 keeps the photo, 1 ignores it (default 0.6)"
+        "--strength",
+        type=float,
+        help="with --init-image: 0 keeps the photo, 1 ignores it (default 0.6; with --invert, "
+        "chosen by what the prompt asks: 0.5 for a smile, 0.75 for glasses)",
     )
     gen.add_argument("--invert", action="store_true", default=None,
                      help="with --init-image (face-diffusion): start from the photo inverted, not noised, which keeps "
@@ -770,7 +773,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="how strongly the person is kept, apart from the text (default: as --guidance)")  # fmt: skip
     se.add_argument("--truncation", type=float, help="face-gan: truncation")
     se.add_argument("--strength", type=float, help="a diffusion model without an identity input: how far each "
-                    "portrait moves from the face it starts from, 0-1 (default 0.6)")  # fmt: skip
+                    "portrait moves from the face it starts from, 0-1 (default: by what each prompt asks, "
+                    "0.5 for a smile to 0.75 for glasses)")  # fmt: skip
     se.add_argument("--upscale", type=int, default=1, help=f"also enlarge 1-{MAX_UPSCALE}x for viewing")
     se.add_argument("--out", default="series")
     se.set_defaults(func=cmd_series)

@@ -143,6 +143,21 @@ def reads_prompts(path: Path) -> bool:
     return bool(_config(path).get("c_dim"))
 
 
+def _inversion_defaults(request: Request) -> Request:
+    """An inversion start's steps, sampler and depth where the request names none: Euler (the
+    inversion's mirror image) at 16 steps, and the depth the prompt's asks need (diffusion/inversion.py).
+    A request without a start image, or with a prompt that is not text, gets no depth: `resolve` refuses it."""
+    from ..diffusion.inversion import INVERSION_STEPS, inversion_depth
+
+    depth = request.strength
+    texts = isinstance(request.prompt, str) and isinstance(request.negative_prompt, str | None)
+    if depth is None and request.init_image is not None and texts:
+        depth = inversion_depth(request.prompt, request.negative_prompt)
+    return replace(
+        request, steps=request.steps or INVERSION_STEPS, sampler=request.sampler or "euler", strength=depth
+    )
+
+
 class FaceDiffusionEngine:
     def __init__(self, weights=None) -> None:
         self.weights = weights
@@ -170,12 +185,8 @@ class FaceDiffusionEngine:
         return self._model
 
     def generate(self, request: Request, callback: Callback | None = None) -> list:
-        if request.invert is True:  # inversion's own defaults: Euler (its mirror image), 16 steps
-            from ..diffusion.inversion import INVERSION_STEPS
-
-            request = replace(
-                request, steps=request.steps or INVERSION_STEPS, sampler=request.sampler or "euler"
-            )
+        if request.invert is True:  # the inversion start's own defaults
+            request = _inversion_defaults(request)
         r = request.resolve(self.card)
         if r.invert:  # the same face whatever the seed: nothing to re-roll
             r = replace(r, reroll=0)
