@@ -143,18 +143,21 @@ def reads_prompts(path: Path) -> bool:
     return bool(_config(path).get("c_dim"))
 
 
-def _inversion_defaults(request: Request) -> Request:
-    """An inversion start's steps, sampler and depth where the request names none: Euler (the
-    inversion's mirror image) at 16 steps, and the depth the prompt's asks need (diffusion/inversion.py).
-    A request without a start image, or with a prompt that is not text, gets no depth: `resolve` refuses it."""
+def _inversion_defaults(asked: Request, r: Request) -> Request:
+    """`r` (the resolved `asked`, an inversion start) with the inversion's own defaults where `asked`
+    names none: Euler (the inversion's mirror image) at 16 steps, and the depth its prompt's asks
+    need (diffusion/inversion.py; read from the prompt as given, before any style). The same face
+    whatever the seed, so nothing to re-roll."""
     from ..diffusion.inversion import INVERSION_STEPS, inversion_depth
 
-    depth = request.strength
-    texts = isinstance(request.prompt, str) and isinstance(request.negative_prompt, str | None)
-    if depth is None and request.init_image is not None and texts:
-        depth = inversion_depth(request.prompt, request.negative_prompt)
     return replace(
-        request, steps=request.steps or INVERSION_STEPS, sampler=request.sampler or "euler", strength=depth
+        r,
+        steps=r.steps if asked.steps is not None else INVERSION_STEPS,
+        sampler=r.sampler if asked.sampler else "euler",
+        strength=r.strength
+        if asked.strength is not None
+        else inversion_depth(asked.prompt, asked.negative_prompt),
+        reroll=0,
     )
 
 
@@ -185,11 +188,9 @@ class FaceDiffusionEngine:
         return self._model
 
     def generate(self, request: Request, callback: Callback | None = None) -> list:
-        if request.invert is True:  # the inversion start's own defaults
-            request = _inversion_defaults(request)
         r = request.resolve(self.card)
-        if r.invert:  # the same face whatever the seed: nothing to re-roll
-            r = replace(r, reroll=0)
+        if r.invert:
+            r = _inversion_defaults(request, r)
         pipe = self.model
         seeds = [r.seed + i for i in range(r.n)]
 
