@@ -6,6 +6,7 @@ change the attribute in >= 70% of faces, identity >= 0.6) would have to work wit
 
     python bench/gan_edit_reach.py [--n 160]                          # shipped directions, 2-8 SD of W
     python bench/gan_edit_reach.py --kind meandiff --steps 1,2 --layers all,4-8,16-32,64,4-32,16-64
+    python bench/gan_edit_reach.py --weights src/portraitist/weights/face_gan_text.safetensors
 
 `--kind lda` moves along the shipped (LDA) directions in standard deviations of W; `--kind meandiff`
 along the difference of the class means (fitted on `--fit` fresh faces, made orthogonal to gender
@@ -20,7 +21,7 @@ import argparse
 import numpy as np
 import torch
 
-from portraitist.engines.embedded import FACE_GAN, FaceGANEngine
+from portraitist.engines.embedded import FaceGANEngine
 from portraitist.latent.gan_directions import attribute_labels, condition
 from portraitist.quality.identity import sface_features
 
@@ -61,6 +62,9 @@ def mean_difference_directions(gan, n: int) -> tuple[dict, dict]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=160)
+    ap.add_argument(
+        "--weights", help="another GAN file (a text-conditioned one: its faces of the vague prompt)"
+    )
     ap.add_argument("--kind", choices=("lda", "meandiff"), default="lda")
     ap.add_argument("--steps", default="2,4,6,8", help="SD of W (lda) or class-mean gaps (meandiff)")
     ap.add_argument("--layers", default="all", help="comma-separated: all, or resolutions such as 4-8, 64")
@@ -68,13 +72,14 @@ def main() -> None:
         "--fit", type=int, default=4000, help="faces the mean-difference directions are fitted on"
     )
     args = ap.parse_args()
-    gan, directions = FaceGANEngine().load()
+    engine = FaceGANEngine(args.weights)
+    gan, directions = engine.load()
     if args.kind == "lda":
         vectors, unit = directions.vectors, directions.spread
     else:
         vectors, unit = mean_difference_directions(gan, args.fit)
     seeds = list(range(300_000, 300_000 + args.n))
-    w = gan.ws(seeds, FACE_GAN.default_truncation)[:, None, :].repeat(1, gan.G.num_ws, 1)
+    w = gan.ws(seeds, engine.card.default_truncation)[:, None, :].repeat(1, gan.G.num_ws, 1)
     before = gan.synthesize(w, seeds)
     labels, (fb, mb) = attribute_labels(before), sface_features(before)
     print("| direction | layers | step | faces that lacked it | now show it | identity kept (SFace) |\n"

@@ -8,6 +8,7 @@ predictors of the adherence bench.
     python bench/same_person.py --model face-gan [--weights FILE] [--shift 1,1.5] [--layers 2:6]
     python bench/same_person.py --start-strength 0.5,0.7 [--weights FILE]
     python bench/same_person.py --invert 0.625,0.6875,auto [--steps 16] [--sampler euler] [--people 1]
+    python bench/same_person.py --branch 0.5,0.625,auto
 
 `--start-strength S` rows need no identity input (the shipped model does them): each portrait
 starts from the reference face itself, encoded and noised S of the way up the schedule, then
@@ -20,6 +21,11 @@ the level S of the way up the schedule, then drawn down under the series prompt 
 what the studio's "keep the person" start does). S = 1 is full inversion; `auto` takes the depth the
 product picks for each prompt (diffusion/inversion.py, fitted with `--people 1`). Rows also report
 each prompt's rates.
+
+`--branch S` rows (generated references only: a real photo has no path to branch from) draw each
+portrait along the seed's own path under BASE_PROMPT and follow the series prompt for the last S
+of the steps (`branch_from`, what `series --seed` does on a model without an identity input): the
+reference is exactly where that path ends, so nothing is lost to an inversion's error.
 
 A GAN's series keeps the seed: "none" rows are the engine's own series (an unconditional GAN
 steered, a text-conditioned one prompted: its w mapped under each prompt). For a text-conditioned
@@ -117,6 +123,8 @@ def main(argv=None) -> dict:
                     "from the reference face (SDEdit) instead of using an identity input")  # fmt: skip
     ap.add_argument("--invert", help="face-diffusion: comma-separated depths; each portrait starts from the "
                     "reference inverted that far up the schedule (DDIM inversion)")  # fmt: skip
+    ap.add_argument("--branch", help="face-diffusion: comma-separated depths (or auto); each portrait follows "
+                    "the seed's path under the base prompt, then the series prompt for that share of the steps")  # fmt: skip
     ap.add_argument("--sampler", default="dpmpp_2m", help="face-diffusion: the sampler of every row")
     ap.add_argument("--shift", default="1", help="a text-conditioned GAN: comma-separated shift strengths")
     ap.add_argument("--layers", help="a text-conditioned GAN: A:B, shift only synthesis layers A to B-1")
@@ -160,21 +168,25 @@ def main(argv=None) -> dict:
             return gan.synthesize(w, seeds)
     else:
         pipe = FaceDiffusion.from_pretrained(args.weights)  # no --weights: the shipped model
-        if not (args.start_strength or args.invert) and not pipe.takes_reference:
+        starts = args.start_strength or args.invert or args.branch
+        if not starts and not pipe.takes_reference:
             raise SystemExit(f"{args.weights or 'the shipped model'} has no identity input (train with "
-                             "--identity), so only --start-strength or --invert can keep a person")  # fmt: skip
+                             "--identity), so only --start-strength, --invert or --branch can keep a person")  # fmt: skip
 
         def faces(prompt, case=None, scale=None):
-            if scale is not None and (args.invert or args.start_strength):
+            if scale is not None and starts:
                 depth = inversion_depth(prompt) if scale == AUTO else scale  # the product's depth for it
-                start = {"init": cases[case], "strength": depth, "invert_init": bool(args.invert)}
+                if args.branch:
+                    start = {"strength": depth, "branch_from": BASE_PROMPT}
+                else:
+                    start = {"init": cases[case], "strength": depth, "invert_init": bool(args.invert)}
                 return pipe(prompt, None, args.steps, args.guidance, seeds, args.sampler, **start)
             identity = None if scale is None else embed[case]
             return pipe(prompt, None, args.steps, args.guidance, seeds, args.sampler, None, identity, scale)
 
-        cases = {"generated": faces(BASE_PROMPT), "real": real}
+        cases = {"generated": faces(BASE_PROMPT)} | ({} if args.branch else {"real": real})
         scales = [AUTO if s == "auto" else float(s)
-                  for s in (args.invert or args.start_strength or args.identity_guidance).split(",")]  # fmt: skip
+                  for s in (starts or args.identity_guidance).split(",")]  # fmt: skip
     # generated faces are framed like the training faces already; real CelebA photos too
     embed = {
         k: np.stack([Reference.from_aligned(f, k).embedding for f in v])
@@ -185,7 +197,7 @@ def main(argv=None) -> dict:
     other = np.stack([Reference.from_aligned(f, "other").embedding for f in real_other])
     template_cos = (embed["real"] * other).sum(1)
     results = {
-        "model": args.model, "weights": str(args.weights), "layers": args.layers, "start_strength": args.start_strength, "invert": args.invert, "sampler": args.sampler, "people": args.people, "n": args.n, "steps": args.steps, "guidance": args.guidance,
+        "model": args.model, "weights": str(args.weights), "layers": args.layers, "start_strength": args.start_strength, "invert": args.invert, "branch": args.branch, "sampler": args.sampler, "people": args.people, "n": args.n, "steps": args.steps, "guidance": args.guidance,
         "real_pairs": {"same_person_rate": float((pair_cos[pair_ok] >= SAME).mean()),
                        "same_person_rate_template": float((template_cos >= SAME).mean()),
                        "pixel_l2": float(l2(real, real_other).mean())},
@@ -196,7 +208,7 @@ def main(argv=None) -> dict:
         sheet += list(refs[:8])
         captions += [f"{case} reference"] * min(8, len(refs))
         for scale in [None, *scales]:
-            how = ("shift" if args.model == "face-gan" else "invert" if args.invert
+            how = ("shift" if args.model == "face-gan" else "invert" if args.invert else "branch" if args.branch
                    else "start" if args.start_strength else "identity")  # fmt: skip
             label = "none" if scale is None else f"{how} {'auto' if scale == AUTO else f'{scale:g}'}"
             if case == "real" and scale is None:

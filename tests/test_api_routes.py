@@ -64,6 +64,7 @@ def test_models_carry_their_limits_and_capabilities(client):
         "variations",
         "init-image",
         "invert",
+        "branch",
     ]
     assert (
         gan["capabilities"]

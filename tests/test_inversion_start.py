@@ -1,6 +1,7 @@
 """Starting from a photo's inversion (`invert`): the face drawn again from its own trajectory rather
-than from itself noised, which keeps much more of its person; and the series built on it for a
-diffusion model without an identity input."""
+than from itself noised, which keeps much more of its person; branching a seed's own path off to
+another prompt (`branch_from`); and the series built on them for a diffusion model without an
+identity input."""
 
 from __future__ import annotations
 
@@ -111,9 +112,11 @@ def test_a_series_on_a_model_without_an_identity_input_starts_from_the_face(tmp_
     assert {f.info["init_image"] for f in from_photo} == {from_photo[0].info["init_image"]}
     assert not np.array_equal(*pixels(from_photo))  # each prompt its own portrait
     assert [f.info["strength"] for f in from_photo] == [inversion_depth(p) for p in prompts] == [0.5, 0.75]
+    # a seed's person: its own path under the base prompt, branched (no inversion needed)
     from_seed = api.series(prompts, seed=4, strength=0.5)
-    assert all(f.info["init_image"].startswith("seed 4 (sha256 ") and f.info["invert"] for f in from_seed)
+    assert all(f.info["branch_from"] == api.SERIES_BASE_PROMPT and "invert" not in f.info for f in from_seed)
     assert [f.info["strength"] for f in from_seed] == [0.5, 0.5]
+    assert [f.info["strength"] for f in api.series(prompts, seed=4)] == [0.5, 0.75]  # by prompt
     with pytest.raises(InvalidInput, match="face-gan keeps the person without a start image"):
         api.series(prompts, model="face-gan", strength=0.5)
     out = tmp_path / "series"
@@ -151,3 +154,51 @@ def test_http_a_job_and_a_series_start_from_a_photos_inversion(tmp_path):
         ]
         many = c.post("/api/jobs", json={"prompt": PROMPT, "invert": True, "n": 2} | start)
         assert many.status_code == 422 and "one image" in many.json()["detail"]
+
+
+BASE = "close-up portrait photo of a person"
+
+
+def test_a_branch_follows_one_prompt_then_another():
+    base = api.generate(BASE, seed=3, num_images=2, reroll=0)
+    own = api.generate(PROMPT, seed=3, num_images=2, reroll=0)
+    # strength 0: every step under the prompt branched from (the seed's face for it); 1: none
+    assert np.array_equal(pixels(api.generate(PROMPT, branch_from=BASE, strength=0.0, seed=3, num_images=2)),
+                          pixels(base))  # fmt: skip
+    assert np.array_equal(pixels(api.generate(PROMPT, branch_from=BASE, strength=1.0, seed=3, num_images=2)),
+                          pixels(own))  # fmt: skip
+    half = api.generate(PROMPT, branch_from=BASE, strength=0.5, seed=3, num_images=2)
+    # half way keeps more of the base face than the prompt's own face does
+    assert 0 < np.abs(pixels(half) - pixels(base)).mean() < np.abs(pixels(own) - pixels(base)).mean()
+    assert half[0].info["branch_from"] == BASE and half[0].info["strength"] == 0.5
+    # no strength: as deep as the prompt needs; no re-roll unless asked (another seed, another person)
+    auto = api.generate(GLASSES, branch_from=BASE, seed=3)
+    assert auto[0].info["strength"] == INVERSION_DEPTHS["eyeglasses", True] and "tries" not in auto[0].info
+    assert "tries" in api.generate(GLASSES, branch_from=BASE, seed=3, reroll=2)[0].info
+
+
+def test_branching_is_checked():
+    photo = StartImage.from_aligned(FACES[0], "photo.png")
+    with pytest.raises(InvalidInput, match="non-empty text"):
+        api.generate(PROMPT, branch_from="  ")
+    with pytest.raises(InvalidInput, match="not both"):
+        api.generate(PROMPT, branch_from=BASE, init_image=photo)
+    with pytest.raises(InvalidInput, match="between 0 and 1"):
+        api.generate(PROMPT, branch_from=BASE, strength=1.5)
+    with pytest.raises(InvalidInput, match="a strength needs a start image"):
+        api.generate(PROMPT, strength=0.5)
+    with pytest.raises(Unsupported, match="face-gan cannot branch from another prompt"):
+        api.generate(PROMPT, model="face-gan", branch_from=BASE)
+
+
+def test_cli_branch_is_recorded_and_repeats_from_the_png(tmp_path):
+    out = tmp_path / "out"
+    assert main(["generate", "a serious person", "--branch-from", BASE, "--strength", "0.75",
+                 "--n", "1", "--seed", "5", "--out", str(out)]) == 0  # fmt: skip
+    (made,) = out.glob("*.png")
+    assert (read_settings(made)["branch_from"], read_settings(made)["strength"]) == (BASE, 0.75)
+    again = tmp_path / "again"
+    assert main(["generate", "--from", str(made), "--out", str(again)]) == 0
+    (repeat,) = again.glob("*.png")
+    assert read_settings(repeat)["branch_from"] == BASE
+    assert np.array_equal(np.asarray(Image.open(made)), np.asarray(Image.open(repeat)))

@@ -238,14 +238,14 @@ def test_http_series_jobs_keep_one_person_and_seed(tmp_path, identity_model_file
                 assert settings[0]["reference_face"].startswith("seed 11 (sha256 ")
         too_many = c.post("/api/jobs", json={"prompt": "s", "series": ["a"] * 13})
         assert too_many.status_code == 422
-        # the shipped weights have no identity input: each portrait starts from the seed's face, inverted
+        # the shipped weights have no identity input: each portrait branches off the seed's own path
         shipped = create_app(tmp_path / "g2")
         with TestClient(shipped) as c2:
             settings = job_settings(
                 c2, {"prompt": "s", "seed": 11, "series": ["a smiling person", "a serious person"]}
             )
-            assert [s["init_image"][:16] for s in settings] == ["seed 11 (sha256 "] * 2
-            assert "reference_face" not in settings[0] and settings[0]["invert"] is True
+            assert [s["branch_from"] for s in settings] == [api.SERIES_BASE_PROMPT] * 2
+            assert "reference_face" not in settings[0] and "init_image" not in settings[0]
         shipped.state.jobs.shutdown()
     app.state.jobs.shutdown()
 

@@ -53,6 +53,7 @@ def generate(
     init_image=None,
     strength: float | None = None,
     invert: bool = False,
+    branch_from: str | None = None,
 ) -> list[Image.Image]:
     """Generate faces with `model` (see `portraitist models`); settings left at None take the model
     card's defaults. `reroll=K` regenerates faces that fail QA (face found, eyes match, well formed)
@@ -67,13 +68,17 @@ def generate(
     `init_image` (a photo's path, image or array, or a StartImage) with `strength` 0..1 (default
     0.6): start from that photo's face instead of pure noise; `invert=True` (face-diffusion) starts
     from the face inverted rather than noised, which keeps much more of its person (its strength, unless
-    given, is chosen by what the prompt asks: diffusion/inversion.py, docs/identity.md)."""
+    given, is chosen by what the prompt asks: diffusion/inversion.py, docs/identity.md).
+    `branch_from` (face-diffusion): a prompt the first steps are drawn under; the last `strength` of
+    them (by default chosen by what the prompt asks, as for `invert`) follow the prompt: each seed's
+    face for `branch_from`, changed as the prompt asks (how a series from a seed keeps its person)."""
     request = Request(prompt, negative_prompt=negative_prompt, seed=seed, steps=num_inference_steps,
                       guidance=guidance_scale, sampler=sampler, n=num_images, truncation=truncation,
                       reroll=reroll, reference=as_reference(face),
                       identity_guidance=identity_guidance, variation_of=variation_of,
                       variation_strength=variation_strength, style=style,
-                      init_image=as_start_image(init_image), strength=strength, invert=invert)  # fmt: skip
+                      init_image=as_start_image(init_image), strength=strength, invert=invert,
+                      branch_from=branch_from)  # fmt: skip
     return engine(model, str(weights) if weights else None).generate(request, callback=callback)
 
 
@@ -122,7 +127,8 @@ def series(
     seed makes (for a model that takes references: the face `seed` gives for SERIES_BASE_PROMPT,
     used as the reference; for the GAN: the seed's face, steered by each prompt). Every portrait
     uses the same seed. A diffusion model without an identity input starts each portrait from the
-    face's inversion instead (`strength` of the way; by default chosen by what each prompt asks,
+    face's inversion instead, or, for a seed's person, branches the seed's own path (the last
+    `strength` of the steps follow each prompt; by default chosen by what each prompt asks,
     diffusion/inversion.py; docs/identity.md)."""
     if not prompts or any(not str(p).strip() for p in prompts):
         raise InvalidInput("a series needs one or more non-empty prompts")
@@ -144,7 +150,9 @@ def series_person(eng, face, settings: dict, strength: float | None = None) -> d
     `as_reference` takes, or a StartImage) where given, else the face the seed makes for
     SERIES_BASE_PROMPT (with the series' other `settings`). A model that takes references gets it
     as one; a diffusion model without an identity input starts each portrait from its inversion,
-    `strength` of the way (docs/identity.md); the GAN keeps the seed's person by steering the
+    `strength` of the way, or, for the seed's own person, follows the seed's path under
+    SERIES_BASE_PROMPT and branches off it for the last `strength` of the steps (exact where
+    inversion is approximate: docs/identity.md); the GAN keeps the seed's person by steering the
     seed's own latent."""
     caps = eng.card.capabilities
 
@@ -152,6 +160,8 @@ def series_person(eng, face, settings: dict, strength: float | None = None) -> d
         face = eng.generate(Request(SERIES_BASE_PROMPT, **settings))[0]
         return np.asarray(face), f"seed {settings.get('seed') or 0}"
 
+    if "reference" not in caps and face is None and "branch" in caps:  # the seed's own path, branched
+        return {"branch_from": SERIES_BASE_PROMPT, "strength": strength}
     if "reference" not in caps and "invert" in caps:
         start = as_start_image(face) if face is not None else StartImage.from_aligned(*seed_face())
         return {"init_image": start, "strength": strength, "invert": True}

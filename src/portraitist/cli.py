@@ -218,7 +218,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
                       reference=args.reference, identity_guidance=args.identity_guidance,
                       variation_of=args.variation_of, variation_strength=args.variation_strength,
                       style=args.style, init_image=args.init_image, strength=args.strength,
-                      invert=bool(args.invert))  # fmt: skip
+                      invert=bool(args.invert), branch_from=args.branch_from)  # fmt: skip
     images = get_engine(args.model, **options).generate(request, callback=progress)
     bar.close()
     paths = save(images, args.out, upscale=args.upscale, c2pa=c2pa)
@@ -318,7 +318,7 @@ def _settings_from(args: argparse.Namespace, negative: str | None) -> str | None
     if not saved.get("prompt"):
         raise InvalidInput(f"{path} carries no portraitist settings to regenerate it from")
     for key in ("prompt", "model", "seed", "steps", "guidance", "sampler", "truncation", "identity_guidance",
-                "variation_of", "variation_strength", "style", "strength", "invert"):  # fmt: skip
+                "variation_of", "variation_strength", "style", "strength", "invert", "branch_from"):  # fmt: skip
         if getattr(args, key) is None:
             setattr(args, key, saved.get(key))
     if args.reroll is None:  # the saved seed made that face (a re-rolled one records its own)
@@ -727,12 +727,16 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--strength",
         type=float,
-        help="with --init-image: 0 keeps the photo, 1 ignores it (default 0.6; with --invert, "
-        "chosen by what the prompt asks: 0.5 for a smile, 0.75 for glasses)",
+        help="with --init-image: 0 keeps the photo, 1 ignores it (default 0.6; with --invert or "
+        "--branch-from, chosen by what the prompt asks: 0.5 for a smile, 0.75 for glasses); with "
+        "--branch-from: the share of the steps drawn under the prompt",
     )
     gen.add_argument("--invert", action="store_true", default=None,
                      help="with --init-image (face-diffusion): start from the photo inverted, not noised, which keeps "
                      "much more of its person")  # fmt: skip
+    gen.add_argument("--branch-from", metavar="PROMPT",
+                     help="(face-diffusion) draw the first steps under this prompt, the rest under the prompt: "
+                     "each seed's face for PROMPT, changed only as much as the last steps allow")  # fmt: skip
     gen.set_defaults(func=cmd_generate)
 
     st = sub.add_parser("styles", help="named looks for --style, and what a model cannot honour of each")
@@ -773,8 +777,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="how strongly the person is kept, apart from the text (default: as --guidance)")  # fmt: skip
     se.add_argument("--truncation", type=float, help="face-gan: truncation")
     se.add_argument("--strength", type=float, help="a diffusion model without an identity input: how far each "
-                    "portrait moves from the face it starts from, 0-1 (default: by what each prompt asks, "
-                    "0.5 for a smile to 0.75 for glasses)")  # fmt: skip
+                    "portrait moves from the face it starts from (a photo's inversion, or the seed's own path), "
+                    "0-1 (default: by what each prompt asks, 0.5 for a smile to 0.75 for glasses)")  # fmt: skip
     se.add_argument("--upscale", type=int, default=1, help=f"also enlarge 1-{MAX_UPSCALE}x for viewing")
     se.add_argument("--out", default="series")
     se.set_defaults(func=cmd_series)

@@ -23,6 +23,10 @@ Equal scales reduce this to ordinary guidance of prompt and face together.
 itself"): the guiding branch is a weaker model of the same latent space with the *same* condition,
 D = D_weak(x; prompt) + scale * (D(x; prompt) - D_weak(x; prompt)), which sharpens what the model
 does well without pulling every sample to the prompt's one typical face.
+
+`branched` follows one prompt's path down to a noise level and another's from there (prompt
+editing, "[from:to:when]" in other tools): a seed's face for the first prompt, changed by the
+second only as much as the remaining steps decide (docs/identity.md: a series from a seed).
 """
 
 from __future__ import annotations
@@ -76,5 +80,18 @@ def autoguided(denoiser: Denoiser, weak: Denoiser, cond: torch.Tensor, scale: fl
             return good
         bad = weak(x, sigma, cond)
         return bad + scale * (good - bad)
+
+    return model
+
+
+def branched(early, late, sigmas: torch.Tensor, steps: int, strength: float):
+    """A model that is `early` for the first steps - round(strength * steps) sampling steps and
+    `late` after: the path of one prompt, continued under another from that noise level."""
+    if not 0 <= float(strength) <= 1:
+        raise InvalidInput(f"the strength must be between 0 and 1, got {strength}")
+    switch = float(sigmas[steps - round(float(strength) * steps)])
+
+    def model(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        return early(x, sigma) if float(sigma.flatten()[0]) > switch else late(x, sigma)
 
     return model

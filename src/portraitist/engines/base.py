@@ -38,6 +38,7 @@ MAX_SEED = 2**53  # exact in JSON (the HTTP API) and far from torch's 2^63 after
 # "variations": near relatives of a face (its seed's noise mixed with new seeds', latent/variations.py);
 # "init-image": start from a photo (diffusion: SDEdit; GAN: from the photo's projection);
 # "invert": start from the photo inverted rather than noised, which keeps its person (diffusion/inversion.py)
+# "branch": draw the first steps under another prompt (a seed's face for it, then the prompt)
 CAPABILITIES = (
     "generate",
     "edit",
@@ -48,6 +49,7 @@ CAPABILITIES = (
     "variations",
     "init-image",
     "invert",
+    "branch",
 )
 DEFAULT_INIT_STRENGTH = 0.6
 DEFAULT_VARIATION_STRENGTH = 0.2
@@ -123,12 +125,14 @@ class Request:
     init_image: StartImage | None = None  # a photo to start from (capability "init-image")
     strength: float | None = None  # with init_image: 0 keeps the photo, 1 ignores it
     invert: bool = False  # with init_image: start from its inversion, not from it noised (keeps the person)
+    # the prompt the first steps follow (capability "branch"): `strength` of the steps are the prompt's
+    branch_from: str | None = None
 
     def resolve(self, card: ModelCard) -> Request:
         """This request checked against `card` and with its defaults filled in: InvalidInput for
         absurd settings, Unsupported for ones this model cannot honour. A style is applied here
         (applying it again changes nothing)."""
-        prompt, negative = self.prompt, self.negative_prompt
+        prompt, negative, branch_from = self.prompt, self.negative_prompt, self.branch_from
         if self.style is not None:
             from ..prompting.styles import style
 
@@ -136,11 +140,14 @@ class Request:
                 raise InvalidInput("the prompt and the negative prompt must be text")
             if prompt.strip():  # an empty prompt stays empty, and is refused below
                 prompt, negative = style(str(self.style)).apply(prompt, negative)
-        check_request(card, replace(self, prompt=prompt, negative_prompt=negative))
+            if isinstance(branch_from, str) and branch_from.strip():  # the same look on both paths
+                branch_from = style(str(self.style)).apply(branch_from, None)[0]
+        check_request(card, replace(self, prompt=prompt, negative_prompt=negative, branch_from=branch_from))
         return replace(
             self,
             prompt=prompt,
             negative_prompt=negative or None,
+            branch_from=branch_from,
             seed=int(self.seed) if self.seed is not None else (0 if card.seed else None),
             steps=int(self.steps) if self.steps is not None else card.default_steps,
             guidance=float(self.guidance) if self.guidance is not None else card.default_guidance,
@@ -156,9 +163,9 @@ class Request:
                 else DEFAULT_VARIATION_STRENGTH
             ),
             strength=(
-                None if self.init_image is None
-                else float(self.strength) if self.strength is not None
-                else DEFAULT_INIT_STRENGTH
+                float(self.strength) if self.strength is not None and (self.init_image or self.branch_from)
+                else DEFAULT_INIT_STRENGTH if self.init_image is not None
+                else None  # a branch's depth by prompt is the engine's to choose
             ),
             invert=bool(self.invert),
         )  # fmt: skip
@@ -250,9 +257,17 @@ def check_request(card: ModelCard, r: Request) -> None:
         if not isinstance(r.init_image, StartImage):
             raise InvalidInput("the start image must be a StartImage (StartImage.from_file / from_image)")
         require(card, "init-image")
+    if r.branch_from is not None:
+        require(card, "branch")
+        if not isinstance(r.branch_from, str) or not r.branch_from.strip():
+            raise InvalidInput("the prompt to branch from must be non-empty text")
+        if len(r.branch_from) > MAX_PROMPT_CHARS:
+            raise InvalidInput(f"the prompt to branch from is longer than {MAX_PROMPT_CHARS} characters")
+        if r.init_image is not None:
+            raise InvalidInput("start from a photo or branch from a prompt, not both")
     if r.strength is not None:
-        if r.init_image is None:
-            raise InvalidInput("a strength needs a start image (init_image) to start from")
+        if r.init_image is None and r.branch_from is None:
+            raise InvalidInput("a strength needs a start image (init_image) or a prompt to branch from")
         if not 0 <= number(r.strength, float, "the strength") <= 1:
             raise InvalidInput(f"the strength must be between 0 and 1, got {r.strength}")
     if r.invert is not False:
@@ -347,7 +362,7 @@ def require(card: ModelCard, capability: str) -> None:
     if capability not in card.capabilities:
         doing = {"series": "make a series of one person", "reference": "take a reference face",
                  "variations": "make variations of a face", "init-image": "start from a photo",
-                 "invert": "start from a photo's inversion"}  # fmt: skip
+                 "invert": "start from a photo's inversion", "branch": "branch from another prompt"}  # fmt: skip
         raise Unsupported(f"{card.name} cannot {doing.get(capability, capability + ' faces')}; models that can: "
                           "see `portraitist models`")  # fmt: skip
 
@@ -371,6 +386,7 @@ def settings_info(card: ModelCard, r: Request, seed: int | None, **extra) -> dic
         "style": r.style,
         "strength": r.strength,
         "invert": r.invert or None,  # recorded only when used
+        "branch_from": r.branch_from,
     }
     if r.reference is not None:
         info |= r.reference.to_settings()

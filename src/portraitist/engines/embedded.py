@@ -23,8 +23,8 @@ from .base import Callback, ModelCard, Request, settings_info
 # the README prompt's sheet: docs/evaluation.md.
 DIFFUSION_REROLL = 5  # tries after the third are for the few faces still failing: they cost little
 GAN_REROLL = 2
-# off: on this GAN the verdict's re-rolls leave as many malformed faces (by eye) and cost the prompt
-# (blond hair asked: 31 of 64 faces show it, 21 after two re-rolls)
+# off: two re-rolls clean its README sheet a little (by eye 19 -> about 14 of 64 malformed) but
+# shift whom a vague prompt draws (of 320 faces: men 0.48 -> 0.41, perceived white 0.17 -> 0.22)
 GAN_TEXT_REROLL = 0
 
 # the shipped weights (pipelines/ owns their format; these are only the paths)
@@ -57,7 +57,17 @@ FACE_DIFFUSION = ModelCard(
     default_guidance=3.0,
     default_sampler="dpmpp_2m",
     capabilities=frozenset(
-        {"generate", "edit", "project", "interpolate", "series", "variations", "init-image", "invert"}
+        {
+            "generate",
+            "edit",
+            "project",
+            "interpolate",
+            "series",
+            "variations",
+            "init-image",
+            "invert",
+            "branch",
+        }
     ),
     reroll=True,
     default_reroll=DIFFUSION_REROLL,
@@ -161,6 +171,16 @@ def _inversion_defaults(asked: Request, r: Request) -> Request:
     )
 
 
+def _branch_defaults(asked: Request, r: Request) -> Request:
+    """`r` (the resolved `asked`, branched from another prompt) with the depth its prompt's asks need
+    where `asked` names none (the inversion's table, which also measured best for branches: docs/
+    identity.md), and no re-roll unless asked: another seed would be another person."""
+    from ..diffusion.inversion import inversion_depth
+
+    depth = r.strength if asked.strength is not None else inversion_depth(asked.prompt, asked.negative_prompt)
+    return replace(r, strength=depth, reroll=r.reroll if asked.reroll is not None else 0)
+
+
 class FaceDiffusionEngine:
     def __init__(self, weights=None) -> None:
         self.weights = weights
@@ -191,6 +211,8 @@ class FaceDiffusionEngine:
         r = request.resolve(self.card)
         if r.invert:
             r = _inversion_defaults(request, r)
+        if r.branch_from is not None:
+            r = _branch_defaults(request, r)
         pipe = self.model
         seeds = [r.seed + i for i in range(r.n)]
 
@@ -210,7 +232,8 @@ class FaceDiffusionEngine:
                 )
             init = None if r.init_image is None else r.init_image.face[None]
             return pipe(r.prompt, r.negative_prompt, r.steps, r.guidance, batch, r.sampler, step, identity,
-                        r.identity_guidance, noise, init, r.strength if init is not None else 1.0, r.invert)  # fmt: skip
+                        r.identity_guidance, noise, init, 1.0 if r.strength is None else r.strength, r.invert,
+                        r.branch_from)  # fmt: skip
 
         return _images(self.card, r, seeds, run, weights=pipe.name)
 

@@ -20,7 +20,7 @@ import torch
 
 from ..checkpoints import CheckpointError, load_exported, save_weights
 from ..diffusion.edm import Denoiser, karras_sigmas
-from ..diffusion.guidance import autoguided, guided
+from ..diffusion.guidance import autoguided, branched, guided
 from ..diffusion.inversion import INVERSION_PROMPT, invert
 from ..diffusion.samplers import SAMPLERS
 from ..errors import InvalidInput
@@ -138,12 +138,13 @@ class FaceDiffusion:
     @torch.inference_mode()
     def __call__(self, prompt, negative_prompt, steps, guidance, seeds, sampler, callback=None,
                  identity=None, identity_scale=None, noise=None, init=None, strength: float = 1.0,
-                 invert_init: bool = False) -> np.ndarray:  # fmt: skip
+                 invert_init: bool = False, branch_from: str | None = None) -> np.ndarray:  # fmt: skip
         """One face per seed; `prompt` and `negative_prompt` are one text for all, or a list with one
         text per seed. Negated phrases ("without glasses") move from the prompt to its negative prompt.
         `identity`: reference-face embeddings (1 or N, 128) from `quality.identity.reference_embedding`;
         `noise` (N, *latent_shape) replaces the seeds' starting noise (variations); `init`, `strength`:
-        start from these faces (see `sample`)."""
+        start from these faces (see `sample`); `branch_from`: a prompt the first steps are drawn under
+        (see `sample`)."""
         n = len(seeds)
         prompts = [prompt] * n if isinstance(prompt, str) else list(prompt)
         given = list(negative_prompt) if isinstance(negative_prompt, list | tuple) else [negative_prompt] * n
@@ -173,6 +174,7 @@ class FaceDiffusion:
             init,
             strength,
             invert_init,
+            None if branch_from is None else self.text.encode([branch_from]).expand(n, -1),
         )
 
     generate_seeds = __call__  # the name the latent-space tools and benches use
@@ -180,7 +182,7 @@ class FaceDiffusion:
     @torch.inference_mode()
     def sample(self, cond, negative, steps, guidance, seeds, sampler, callback=None, noise=None,
                identity=None, identity_scale=None, init=None, strength: float = 1.0,
-               invert_init: bool = False) -> np.ndarray:  # fmt: skip
+               invert_init: bool = False, branch_from=None) -> np.ndarray:  # fmt: skip
         """Faces from prompt embeddings (N, 384) rather than text: what latent-space edits and prompt
         interpolation use. `negative` is one embedding (1, 384), one per face (N, 384), or None for
         the learnt "no prompt"; `noise` (N, *latent_shape) replaces the seeds' initial noise.
@@ -189,7 +191,10 @@ class FaceDiffusion:
         `strength` of the way up the schedule, then denoised by the last round(strength * steps)
         steps; strength 1 starts from (almost) pure noise, 0 returns the encoded face. With
         `invert_init` the face is inverted to that level instead of noised (diffusion/inversion.py:
-        deterministic, the seeds unused), which keeps much more of a real face's person."""
+        deterministic, the seeds unused), which keeps much more of a real face's person.
+        `branch_from` (N, 384): without `init`, the first steps are drawn under this prompt and the
+        last round(strength * steps) under `cond`: the face the seed makes for that prompt, taken
+        off its own path at that level (a series from a seed keeps its person this way)."""
         n = len(seeds)
         net = self.denoiser.net
         negative = (negative if negative is not None else net.null_text).expand(n, -1)
@@ -204,15 +209,22 @@ class FaceDiffusion:
                 negative, net.null_text.expand(n, -1)
             ):
                 raise InvalidInput("autoguidance has no negative branch: drop the negative prompt")
-            model = autoguided(self.denoiser, self.weak, net.condition(cond, identity), guidance)
-            return self._draw(model, noise, sigmas, steps, callback, init, strength, n, sampler, invert_init)
-        plain = identity is None or identity_scale is None or identity_scale == guidance
-        # equal scales: the face is guided with the prompt (negative branch without it), two passes
-        model = guided(
-            self.denoiser, net.condition(cond, identity),
-            net.condition(negative, None if plain else identity), guidance, self.guidance_interval,
-            unreferenced=None if plain else net.condition(negative), identity_scale=identity_scale,
-        )  # fmt: skip
+
+            def guide(c: torch.Tensor):
+                return autoguided(self.denoiser, self.weak, net.condition(c, identity), guidance)
+        else:
+            plain = identity is None or identity_scale is None or identity_scale == guidance
+
+            def guide(c: torch.Tensor):  # equal scales: the face is guided with the prompt, two passes
+                return guided(
+                    self.denoiser, net.condition(c, identity),
+                    net.condition(negative, None if plain else identity), guidance, self.guidance_interval,
+                    unreferenced=None if plain else net.condition(negative), identity_scale=identity_scale,
+                )  # fmt: skip
+
+        model = guide(cond)
+        if branch_from is not None:
+            model = branched(guide(branch_from), model, sigmas, steps, strength)
         return self._draw(model, noise, sigmas, steps, callback, init, strength, n, sampler, invert_init)
 
     def inverted(self, z0: torch.Tensor, sigmas: torch.Tensor, prompt: str = INVERSION_PROMPT,
