@@ -24,7 +24,7 @@ from .base import Callback, ModelCard, Request, settings_info
 DIFFUSION_REROLL = 5  # tries after the third are for the few faces still failing: they cost little
 GAN_REROLL = 2
 # off: two re-rolls clean its README sheet a little (by eye 19 -> about 14 of 64 malformed) but
-# shift whom a vague prompt draws (of 320 faces: men 0.48 -> 0.41, perceived white 0.17 -> 0.22)
+# shift whom a vague prompt draws (bench/reroll_population.py: men 0.48 -> 0.41, white 0.17 -> 0.22)
 GAN_TEXT_REROLL = 0
 
 # the shipped weights (pipelines/ owns their format; these are only the paths)

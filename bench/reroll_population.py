@@ -1,0 +1,54 @@
+"""Does re-rolling change whom a model draws? A re-roll replaces the faces the QA fails with other
+seeds' faces; if the QA fails some groups more often, the re-rolled population shifts. Same seeds
+at each re-roll setting, several vague prompts: the share of men and of smiling faces (the
+attribute net's CelebA heads) and of each perceived race group (its FairFace head, "uncertain"
+below 0.5 confidence).
+
+    python bench/reroll_population.py [--model face-gan-text] [--n 320] [--reroll 0,2]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from portraitist.api import generate
+from portraitist.data.schema import CELEBA_ATTRIBUTES
+from portraitist.evaluation.bias import perceived_race
+from portraitist.evaluation.predictors import attribute_probabilities
+from portraitist.nets.attribute_net import FAIRFACE_RACES
+
+PROMPTS = ("close-up portrait photo of a person", "portrait photo of a person")
+
+
+def population(faces: np.ndarray) -> dict[str, float]:
+    celeba, race, _ = attribute_probabilities(faces)
+    groups = perceived_race(race)
+    share = {name: float((celeba[:, CELEBA_ATTRIBUTES.index(col)] >= 0.5).mean())
+             for name, col in (("men", "Male"), ("smiling", "Smiling"))}  # fmt: skip
+    return share | {g: float(np.mean(groups == g)) for g in (*FAIRFACE_RACES, "uncertain")}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="face-gan-text")
+    ap.add_argument("--weights")
+    ap.add_argument("--n", type=int, default=320)
+    ap.add_argument("--seed", type=int, default=1000)
+    ap.add_argument("--reroll", default="0,2", help="comma-separated re-roll settings to compare")
+    args = ap.parse_args()
+    rows = []
+    for prompt in PROMPTS:
+        for k in (int(x) for x in args.reroll.split(",")):
+            faces = generate(prompt, seed=args.seed, num_images=args.n, model=args.model,
+                             weights=args.weights, reroll=k)  # fmt: skip
+            rows.append((prompt, k, population(np.stack([np.asarray(f) for f in faces]))))
+    names = list(rows[0][2])
+    print("| prompt | re-roll | " + " | ".join(names) + " |\n|---|---:|" + "---:|" * len(names))
+    for prompt, k, share in rows:
+        print(f"| {prompt} | {k} | " + " | ".join(f"{share[n]:.3f}" for n in names) + " |")
+
+
+if __name__ == "__main__":
+    main()
