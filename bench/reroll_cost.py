@@ -4,7 +4,7 @@ median per setting), and on 64 faces of the README prompt how many leave still f
 many generations re-rolling spent, and how many show everything the prompt asks (the adherence
 bench's classifiers: a verdict that prefers some looks would re-roll the prompt away).
 
-    python bench/reroll_cost.py [--model face-diffusion] [--weights PATH] [--max-reroll 3] [--rounds 3]
+    python bench/reroll_cost.py [--model face-diffusion] [--weights PATH] [--max-reroll 3] [--rounds 3] [--nearby S]
 
 Times are ratios on a shared machine; compare settings within one run only.
 """
@@ -14,11 +14,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from dataclasses import replace
 
 import numpy as np
 from face_sheet import README_PROMPT
 from same_person import attribute_hits
 
+from portraitist import api
 from portraitist.api import generate
 from portraitist.quality.analysis import analyse
 from portraitist.quality.checks import verdicts
@@ -35,9 +37,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="face-diffusion")
     ap.add_argument("--weights")
+    ap.add_argument("--nearby", type=float, help="a retry draws a variation of the failed face at this "
+                    "strength (ModelCard.reroll_nearby; a GAN); 0: the retry seed's own face")  # fmt: skip
     ap.add_argument("--max-reroll", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
+    if args.nearby is not None:  # the engine's card, as if it shipped with this setting
+        engine = api.engine(args.model, args.weights)
+        engine.card = replace(engine.card, reroll_nearby=args.nearby or None)
     kw = {"model": args.model, "weights": args.weights}
     settings = list(range(args.max_reroll + 1))
     generate(README_PROMPT, num_images=2, reroll=1, **kw)  # load the model and the QA instruments

@@ -4,15 +4,17 @@ at each re-roll setting, several vague prompts: the share of men and of smiling 
 attribute net's CelebA heads) and of each perceived race group (its FairFace head, "uncertain"
 below 0.5 confidence).
 
-    python bench/reroll_population.py [--model face-gan-text] [--n 320] [--reroll 0,2]
+    python bench/reroll_population.py [--model face-gan-text] [--n 320] [--reroll 0,2] [--nearby 0.3]
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
 import numpy as np
 
+from portraitist import api
 from portraitist.api import generate
 from portraitist.data.schema import CELEBA_ATTRIBUTES
 from portraitist.evaluation.bias import perceived_race
@@ -34,15 +36,24 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="face-gan-text")
     ap.add_argument("--weights")
+    ap.add_argument("--nearby", type=float, help="a retry draws a variation of the failed face at this "
+                    "strength (ModelCard.reroll_nearby; a GAN); 0: the retry seed's own face")  # fmt: skip
     ap.add_argument("--n", type=int, default=320)
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--reroll", default="0,2", help="comma-separated re-roll settings to compare")
     args = ap.parse_args()
+    if args.nearby is not None:  # the engine's card, as if it shipped with this setting
+        engine = api.engine(args.model, args.weights)
+        engine.card = replace(engine.card, reroll_nearby=args.nearby or None)
     rows = []
     for prompt in PROMPTS:
         for k in (int(x) for x in args.reroll.split(",")):
-            faces = generate(prompt, seed=args.seed, num_images=args.n, model=args.model,
-                             weights=args.weights, reroll=k)  # fmt: skip
+            step = api.engine(
+                args.model, args.weights
+            ).card.max_images  # requests of the most it makes at once
+            faces = [f for first in range(0, args.n, step)
+                     for f in generate(prompt, seed=args.seed + first, num_images=min(step, args.n - first),
+                                       model=args.model, weights=args.weights, reroll=k)]  # fmt: skip
             rows.append((prompt, k, population(np.stack([np.asarray(f) for f in faces]))))
     names = list(rows[0][2])
     print("| prompt | re-roll | " + " | ".join(names) + " |\n|---|---:|" + "---:|" * len(names))

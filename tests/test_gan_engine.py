@@ -182,3 +182,51 @@ def test_cli_names_the_model_the_weights_make(tmp_path, capsys):
                  "--reroll", "0", "--out", str(tmp_path / "g")]) == 0  # fmt: skip
     assert read_settings(tmp_path / "g" / "000000.png")["model"] == "face-gan-text"
     assert "from face-gan-text to" in capsys.readouterr().out
+
+
+def test_a_nearby_reroll_draws_a_variation_of_the_failed_face_and_records_it(gan_file, instruments):
+    """With `reroll_nearby` a retry is a variation of the face that failed QA (it keeps whom the seed
+    drew): recorded as one, so its settings alone repeat it exactly."""
+    from dataclasses import replace
+
+    engine = FaceGANEngine(weights=gan_file)
+    engine.card = replace(engine.card, reroll_nearby=0.3)
+    images = engine.generate(Request("a face", seed=5, n=8, reroll=2))
+    retried = [img for img in images if "rerolled_from" in img.info]
+    assert retried  # a random GAN's faces fail QA
+    for img in retried:
+        assert img.info["variation_of"] == img.info["rerolled_from"] and img.info["variation_strength"] == 0.3
+        again = engine.generate(Request("a face", seed=img.info["seed"], n=1, reroll=0,
+                                        variation_of=img.info["variation_of"], variation_strength=0.3))[0]  # fmt: skip
+        # (a batch of one and of eight round apart by at most one level)
+        assert np.abs(np.asarray(again, np.int16) - np.asarray(img, np.int16)).max() <= 1
+    # a retry of a requested variation stays a new seed's variation of the same face
+    varied = engine.generate(
+        Request("a face", seed=20, n=4, reroll=2, variation_of=5, variation_strength=0.5)
+    )
+    assert all(img.info["variation_of"] == 5 and img.info["variation_strength"] == 0.5 for img in varied)
+
+
+@pytest.mark.slow
+def test_a_nearby_reroll_stays_nearer_the_failed_face_than_a_new_seed(instruments):
+    """The shipped text GAN, the README prompt's 64 seeds, two retries: the faces a nearby re-roll
+    keeps are nearer the faces they replace than a plain re-roll's are (what keeps whom it drew)."""
+    from dataclasses import replace
+
+    from portraitist.engines.embedded import FACE_GAN_TEXT, GAN_TEXT_WEIGHTS
+
+    prompt = "close-up portrait of a smiling woman with blond hair"
+    engine = FaceGANEngine(shipped=(GAN_TEXT_WEIGHTS, FACE_GAN_TEXT))
+    own = np.stack(
+        [np.asarray(i, np.float32) for i in engine.generate(Request(prompt, seed=0, n=64, reroll=0))]
+    )
+
+    def moved(nearby):
+        engine.card = replace(FACE_GAN_TEXT, reroll_nearby=nearby)
+        images = engine.generate(Request(prompt, seed=0, n=64, reroll=2))
+        kept = [k for k, img in enumerate(images) if "rerolled_from" in img.info]
+        return kept, [float(np.abs(np.asarray(images[k], np.float32) - own[k]).mean()) for k in kept]
+
+    plain, near = moved(None), moved(0.3)
+    assert len(plain[0]) >= 4 and len(near[0]) >= 4
+    assert np.mean(near[1]) < 0.8 * np.mean(plain[1])

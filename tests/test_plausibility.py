@@ -221,6 +221,40 @@ def test_the_malformation_score_finds_where_malformed_faces_gather_in_identity_s
     assert auc(np.array([malformation(m.row(i), without_embedding) for i in range(300)]), malformed) < 0.7
 
 
+def test_the_verdict_lines_are_set_on_real_faces_the_score_was_not_fitted_to():
+    """The score's real anchors are fitted as well-formed, so the lines that aim at a share of real
+    faces are set on the others; the aim and the score's cap on real faces are kept."""
+    from portraitist.quality.calibrate import (
+        REAL_ANCHORS,
+        fit_malformation,
+        malformation_model,
+        verdict_thresholds,
+    )
+
+    rng = np.random.default_rng(2)
+    n = 1500
+    real = _measures(n, plausibility=rng.normal(5, 3, n), face_score=rng.uniform(0.85, 0.99, n),
+                     embedding=unit(rng.normal(size=(n, 128))), sharpness=rng.uniform(0.05, 0.5, n),
+                     iris_ratio=rng.uniform(0.6, 1, n), openness_ratio=rng.uniform(0.3, 1, n),
+                     gaze_diff=rng.uniform(0, 1, n), asymmetry=rng.uniform(0, 0.3, n))  # fmt: skip
+    malformed = np.arange(200) < 100
+    labelled = _measures(200, plausibility=np.where(malformed, -20, 0) + rng.normal(0, 6, 200),
+                         face_score=np.full(200, 0.9), embedding=unit(rng.normal(size=(200, 128))))  # fmt: skip
+    score, rest = fit_malformation(real, (labelled, malformed))
+    assert len(rest) == n - REAL_ANCHORS
+    kept = {tuple(e) for e in rest.embedding}
+    left_out = np.array([i for i in range(n) if tuple(real.embedding[i]) not in kept])
+    assert len(left_out) == REAL_ANCHORS  # the rows left out are the ones the score took as anchors:
+    assert malformation_model(labelled, malformed, real=real.subset(left_out)) == score
+    assert fit_malformation(real, (labelled, malformed))[0] == score  # deterministic
+    for aim, cap in ((0.96, 0.015), (0.9, 0.01)):
+        t = verdict_thresholds(rest, {"face_score": 0.6}, score, pass_rate=aim, real_fail=cap)
+        passed = np.mean([v.passed for v in verdicts(rest, t)])
+        assert aim - 0.005 <= passed <= aim + 0.005
+        by_score = [malformation(rest.row(i), t["malformation"]) > 0 for i in range(len(rest))]
+        assert np.mean(by_score) <= cap + 1e-9
+
+
 def test_each_held_out_sheet_is_reported_on_its_own():
     from portraitist.quality.calibrate import per_sheet
 

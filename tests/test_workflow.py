@@ -36,6 +36,27 @@ def test_variations_run_from_the_face_itself_to_new_faces(model):
     assert made.info["variation_of"] == 5 and made.info["variation_strength"] == 0.2
 
 
+def test_a_nearby_reroll_of_the_diffusion_model_is_a_variation_its_settings_repeat(instruments):
+    """`reroll_nearby` on the default model: a face failing QA is retried as a variation of itself
+    (its noise slerped towards the retry seed's), recorded as one, and repeated from its settings."""
+    from dataclasses import replace
+
+    from portraitist.engines.embedded import FaceDiffusionEngine
+
+    engine = FaceDiffusionEngine()
+    engine.card = replace(engine.card, reroll_nearby=0.3)
+    prompt = "close-up portrait of a smiling woman with blond hair"
+    images = engine.generate(Request(prompt, seed=0, n=8, reroll=1))
+    retried = [img for img in images if "rerolled_from" in img.info]
+    assert retried  # about half of this prompt's faces fail QA before a re-roll
+    for img in retried:
+        s = img.info
+        assert s["variation_of"] == s["rerolled_from"] and s["variation_strength"] == 0.3
+        again = engine.generate(Request(prompt, seed=s["seed"], reroll=0, variation_of=s["variation_of"],
+                                        variation_strength=0.3))[0]  # fmt: skip
+        assert np.abs(pixels([again]) - pixels([img])).max() <= 1  # batch rounding aside
+
+
 def test_variation_settings_are_checked():
     from portraitist.engines import get_engine
 

@@ -87,6 +87,9 @@ class ModelCard:
     capabilities: frozenset[str] = frozenset({"generate"})
     reroll: bool = False  # can re-roll faces that fail the QA instruments (64x64 models here)
     default_reroll: int = 0  # extra tries a face failing QA gets unless the request says otherwise
+    # a retry's face: None, the retry seed's own; S, a variation of the failed face at strength S
+    # (its z slerped S of the way to the retry seed's), which keeps whom the seed drew
+    reroll_nearby: float | None = None
     fixed_size: bool = False  # makes native_resolution only (no width / height)
     max_images: int = MAX_IMAGES
     honours: frozenset[str] = ALL_PARTS

@@ -221,21 +221,20 @@ class FaceDiffusionEngine:
 
         identity = r.reference.embedding if r.reference is not None else None
 
-        def run(batch: list[int]) -> np.ndarray:
+        def run(batch: list[int], of: list[int] | None = None, strength: float | None = None) -> np.ndarray:
+            """The faces of `batch`, or (`of`) variations of those seeds' faces towards them."""
             step = on_step if callback else None
-            noise = None
-            if r.variation_of is not None:
-                from ..latent.variations import mixed
+            if of is None and r.variation_of is not None:
+                of, strength = [r.variation_of] * len(batch), r.variation_strength
+            from ..latent.variations import relatives
 
-                noise = mixed(
-                    pipe.initial_noise([r.variation_of])[0], pipe.initial_noise(batch), r.variation_strength
-                )
+            noise = None if of is None else relatives(pipe.initial_noise, of, batch, strength)
             init = None if r.init_image is None else r.init_image.face[None]
             return pipe(r.prompt, r.negative_prompt, r.steps, r.guidance, batch, r.sampler, step, identity,
                         r.identity_guidance, noise, init, 1.0 if r.strength is None else r.strength, r.invert,
                         r.branch_from)  # fmt: skip
 
-        return _images(self.card, r, seeds, run, weights=pipe.name)
+        return _images(self.card, r, seeds, run, retry=_nearby(self.card, r, run), weights=pipe.name)
 
     def _settings(self, settings: dict) -> Request:
         if not settings.get("prompt"):
@@ -286,20 +285,34 @@ class FaceDiffusionEngine:
         raise InvalidInput("interpolate between two seeds at one prompt, or two prompts at one seed")
 
 
-def _images(card: ModelCard, r: Request, seeds: list[int], run, callback=None, **extra) -> list[Image.Image]:
-    """Faces for `seeds` from `run(seeds)`, re-rolled when asked, with their settings in `info`."""
+def _nearby(card: ModelCard, r: Request, run):
+    """How a re-roll draws a retry: None, the retry seed's own face; or, where the card says so
+    (`reroll_nearby`), a variation of the failed face. A retry of a requested variation (or of a
+    face from a start photo) stays the retry seed's own: another variation of the same face."""
+    if card.reroll_nearby is None or r.variation_of is not None or r.init_image is not None:
+        return None
+    return lambda of, batch: run(batch, of, card.reroll_nearby)
+
+
+def _images(card: ModelCard, r: Request, seeds: list[int], run, callback=None, retry=None,
+            **extra) -> list[Image.Image]:  # fmt: skip
+    """Faces for `seeds` from `run(seeds)`, re-rolled when asked (a retry drawn by `retry(seeds,
+    retry_seeds)` where given: a variation of the failed face at `card.reroll_nearby`), with their
+    settings in `info`."""
     if r.reroll:
         from ..quality.reroll import reroll
 
-        arrays, infos = reroll(run, seeds, tries=1 + r.reroll)
+        arrays, infos = reroll(run, seeds, tries=1 + r.reroll, retry=retry)
     else:
         arrays, infos = run(seeds), [{"seed": s} for s in seeds]
     images = []
     for k, (arr, info) in enumerate(zip(arrays, infos, strict=True)):
         img = Image.fromarray(arr)
         qa = {"qa": info["qa"], "tries": info["tries"]} if "qa" in info else {}
-        if info["seed"] != seeds[k]:  # a re-rolled face: its own seed repeats it; say which it replaced
+        if info["seed"] != seeds[k]:  # a re-rolled face: its settings repeat it; say which it replaced
             qa["rerolled_from"] = seeds[k]
+            if retry is not None:  # a variation of the replaced face: `--from` repeats it as one
+                qa |= {"variation_of": seeds[k], "variation_strength": card.reroll_nearby}
         img.info = settings_info(card, r, info["seed"], **extra, **qa)
         images.append(img)
         if callback:
@@ -421,7 +434,8 @@ class FaceGANEngine:
 
         start = self._projection(r.init_image, r.seed) if r.init_image is not None else None
 
-        def run(batch: list[int]) -> np.ndarray:
+        def run(batch: list[int], of: list[int] | None = None, strength: float | None = None) -> np.ndarray:
+            """The faces of `batch`, or (`of`) variations of those seeds' faces towards them."""
             if start is not None:  # from the photo's projection towards the seeds' faces, then steered
                 w = torch.lerp(
                     start.expand(len(batch), -1, -1),
@@ -431,18 +445,20 @@ class FaceGANEngine:
                 return gan.synthesize(
                     steering.steer(w, directions, signs) if signs else w, [r.seed] * len(batch)
                 )
-            if r.variation_of is None:
+            if of is None and r.variation_of is None:
                 w = self._w(batch, r.truncation, signs, r.prompt, r.negative_prompt, r.guidance)
                 return gan.synthesize(w, batch)
-            from ..latent.variations import mixed
+            if of is None:
+                of, strength = [r.variation_of] * len(batch), r.variation_strength
+            from ..latent.variations import relatives
 
-            # the varied face's z mixed with the new seeds'; its noise inputs kept (fine texture)
-            z = mixed(gan.z([r.variation_of])[0], gan.z(batch), r.variation_strength)
-            w = gan.ws_of(z, r.truncation, r.prompt, r.negative_prompt, r.guidance or 1.0)
-            w = steering.steer(w, directions, signs) if signs else w
-            return gan.synthesize(w, [r.variation_of] * len(batch))
+            # variations: z slerped towards the batch seeds', the varied faces' noise inputs kept (fine texture)
+            w = gan.ws_of(relatives(gan.z, of, batch, strength), r.truncation, r.prompt, r.negative_prompt,
+                          r.guidance or 1.0)  # fmt: skip
+            return gan.synthesize(steering.steer(w, directions, signs) if signs else w, of)
 
-        return _images(self.card, r, seeds, run, callback, weights=gan.name, steered=signs or None)
+        return _images(self.card, r, seeds, run, callback, retry=_nearby(self.card, r, run), weights=gan.name,
+                       steered=signs or None)  # fmt: skip
 
     def _projection(self, photo, seed: int):
         """The per-layer w of a start photo (projected once per photo and kept: it takes a while)."""

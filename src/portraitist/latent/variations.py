@@ -8,6 +8,8 @@ draws would pass through smaller norms the model never saw in training.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 
@@ -21,6 +23,8 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
     return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
 
 
-def mixed(base: torch.Tensor, others: torch.Tensor, strength: float) -> torch.Tensor:
-    """One variation of `base` (a single noise or z) per row of `others`, `strength` of the way."""
-    return torch.stack([slerp(base, other, float(strength)) for other in others])
+def relatives(draw: Callable[[list[int]], torch.Tensor], of: list[int], seeds: list[int], strength: float,
+              ) -> torch.Tensor:  # fmt: skip
+    """One variation per pair: seed `of[i]`'s draw (its noise, or a GAN's z) slerped `strength` of
+    the way to seed `seeds[i]`'s. `draw(seeds)` gives one row per seed."""
+    return torch.stack([slerp(a, b, float(strength)) for a, b in zip(draw(of), draw(seeds), strict=True)])

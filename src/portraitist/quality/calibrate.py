@@ -10,9 +10,9 @@ a malformation score (the plausibility net's log-odds, the detector's confidence
 embedding, weighed by a logistic regression) fitted to the faces a person labelled on the sheets
 marked "fit" (malformed_labels.json, sheets of several models) with real faces as well-formed
 anchors, its line where it separates the labelled faces best; then the landmark checks at one
-common tail so that the whole verdict passes 95.5% of the real faces. Measured and recorded: the
-pass rate on a second, disjoint real sample (and per pack), and what the verdict flags on each
-labelled sheet marked "test" (not used to fit anything). The identity threshold is the SFace
+common tail so that the whole verdict passes 96% of the real faces not used as anchors. Measured
+and recorded: the pass rate on a second, disjoint real sample (and per pack), and what the verdict
+flags on each labelled sheet marked "test" (not used to fit anything). The identity threshold is the SFace
 cosine that 0.1% of different-identity CelebA valid pairs exceed. Writes calibration.json.
 """
 
@@ -31,10 +31,12 @@ from .analysis import FaceMeasures, analyse
 from .checks import CALIBRATION_PATH, malformation, verdicts
 
 EYE_PASS_RATE = 0.95
-VERDICT_PASS_RATE = 0.955  # the target is 95%; the held-out sample checks it
+# the target is 95%: fresh real faces pass about half a point fewer than the faces the lines are
+# set on (sampling, 3,000 faces), so the lines aim above it; the held-out sample checks it
+VERDICT_PASS_RATE = 0.96
 LABELS_PATH = Path(__file__).with_name("malformed_labels.json")
 # the most real faces the malformation score alone may flag (the verdict's other checks need the
-# rest of 1 - VERDICT_PASS_RATE: no face mesh found is 2.5% already)
+# rest of 1 - VERDICT_PASS_RATE: no face mesh found is 1.2% already)
 MALFORMATION_REAL_FAIL = 0.015
 REAL_ANCHORS = 450  # real faces beside the labelled ones in the malformation score's fit, all well formed
 
@@ -126,13 +128,14 @@ def malformation_model(m: FaceMeasures, malformed: np.ndarray, real: FaceMeasure
     }
 
 
-def verdict_thresholds(m: FaceMeasures, metric: dict, score: dict) -> dict:
+def verdict_thresholds(m: FaceMeasures, metric: dict, score: dict, pass_rate: float = VERDICT_PASS_RATE,
+                       real_fail: float = MALFORMATION_REAL_FAIL) -> dict:  # fmt: skip
     """The per-face verdict's thresholds: the malformation `score` from the labelled sheets, its line
-    raised where it would flag more than MALFORMATION_REAL_FAIL of these real faces (else no tail of
-    the landmark checks could reach VERDICT_PASS_RATE), then the landmark checks at one common tail,
-    bisected so that VERDICT_PASS_RATE of these real faces pass the whole verdict."""
+    raised where it would flag more than `real_fail` of these real faces (else no tail of the
+    landmark checks could reach `pass_rate`), then the landmark checks at one common tail,
+    bisected so that `pass_rate` of these real faces pass the whole verdict."""
     real = np.array([malformation(m.row(i), score) for i in range(len(m))])
-    limit = float(np.percentile(real, 100 * (1 - MALFORMATION_REAL_FAIL)))
+    limit = float(np.percentile(real, 100 * (1 - real_fail)))
     if limit > 0:
         score = {**score, "bias": score["bias"] - limit}
     ok = m.mesh_found > 0
@@ -149,7 +152,7 @@ def verdict_thresholds(m: FaceMeasures, metric: dict, score: dict) -> dict:
             "malformation": score,
         }
         rate = np.mean([v.passed for v in verdicts(m, t)])
-        lo, hi = (q, hi) if rate > VERDICT_PASS_RATE else (lo, q)
+        lo, hi = (q, hi) if rate > pass_rate else (lo, q)
     return t
 
 
@@ -188,6 +191,16 @@ def flagged(m: FaceMeasures, malformed: np.ndarray, thresholds: dict) -> dict:
         "auc_malformation_score": auc(score, malformed),
         "auc_plausibility_alone": auc(-m.plausibility, malformed),
     }
+
+
+def fit_malformation(m: FaceMeasures, fit: tuple[FaceMeasures, np.ndarray]) -> tuple[dict, FaceMeasures]:
+    """The malformation score fitted on the labelled `fit` faces with REAL_ANCHORS of the real faces
+    `m` as well-formed anchors, and the other real faces, on which the verdict's lines are set: the
+    score learnt not to flag its anchors, so lines set on them too passed about a point fewer fresh
+    real faces than aimed at (docs/evaluation.md, session 15)."""
+    anchors = np.sort(np.random.default_rng(0).choice(len(m), min(REAL_ANCHORS, len(m)), replace=False))
+    rest = m.subset(np.setdiff1d(np.arange(len(m)), anchors))
+    return malformation_model(*fit, real=m.subset(anchors)), rest
 
 
 def real_sample(per_pack: int, seed: int, exclude: dict | None = None) -> tuple[np.ndarray, dict]:
@@ -240,8 +253,8 @@ def main() -> None:
     }
     sheets = labelled_faces()
     fit, test = measured(sheets, "fit"), measured(sheets, "test")
-    anchors = np.sort(np.random.default_rng(0).choice(len(m), min(REAL_ANCHORS, len(m)), replace=False))
-    verdict = verdict_thresholds(m, thresholds, malformation_model(*fit, real=m.subset(anchors)))
+    score, lines_on = fit_malformation(m, fit)
+    verdict = verdict_thresholds(lines_on, thresholds, score)
     held_out_images, held_out_taken = real_sample(args.per_pack, 1, exclude=taken)
     held_out = analyse(held_out_images, progress=True)
     held_out_passed = np.array([v.passed for v in verdicts(held_out, verdict)])
@@ -260,7 +273,8 @@ def main() -> None:
             "face_rate": float(np.mean(m.face_score >= 0.6)),
             "mesh_rate": float(ok.mean()),
             "eyes_pass_rate": eye_rate,
-            "verdict_pass_rate": float(np.mean([v.passed for v in verdicts(m, verdict)])),
+            "verdict_pass_rate": float(np.mean([v.passed for v in verdicts(lines_on, verdict)])),
+            "verdict_lines_set_on": len(lines_on),
             "verdict_pass_rate_held_out": float(held_out_passed.mean()),
             "verdict_pass_rate_held_out_by_pack": by_pack,
             "held_out_images": len(held_out),

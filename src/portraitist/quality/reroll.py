@@ -1,5 +1,6 @@
-"""Re-roll bad faces at generation time: regenerate the faces that fail QA with new seeds, up to
-`tries` times each, and keep the first that passes (or the best seen). Every image leaves with its
+"""Re-roll bad faces at generation time: regenerate the faces that fail QA with new seeds (or as
+near relatives of the failed face), up to `tries` times each, and keep the first that passes (or
+the best seen). Every image leaves with its
 QA result, for its PNG metadata. (Keeping the least malformed of all tries instead was measured and
 set aside: it chose faces that ignore the prompt, docs/evaluation.md.)"""
 
@@ -22,9 +23,12 @@ def reroll(
     seeds: Sequence[int],
     tries: int = 4,
     require: Sequence[str] = DEFAULT_REQUIRE,
+    retry: Callable[[list[int], list[int]], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, list[dict]]:
     """`generate(seeds)` returns (len(seeds), H, W, 3) uint8 faces. Returns the kept faces and, per
-    face, {"seed", "tries", "qa": verdict, "score", "ok"}. `tries=1` measures without regenerating."""
+    face, {"seed", "tries", "qa": verdict, "score", "ok"}. `tries=1` measures without regenerating.
+    A retry is the retry seed's own face, or `retry(seeds, retry_seeds)`: a face drawn for each
+    failing seed from its retry seed (a GAN's near relative of the face, which keeps whom it drew)."""
     if tries < 1:
         raise InvalidInput(f"tries must be at least 1, got {tries}")
     seeds = list(seeds)
@@ -35,7 +39,8 @@ def reroll(
         if not pending:
             break
         try_seeds = [seeds[i] + attempt * RESEED for i in pending]
-        images = generate(try_seeds)
+        retried = attempt > 0 and retry is not None
+        images = retry([seeds[i] for i in pending], try_seeds) if retried else generate(try_seeds)
         measures = analyse(images)
         still = []
         for k, (i, v) in enumerate(zip(pending, verdicts(measures), strict=True)):
