@@ -38,7 +38,7 @@ def main() -> None:
     ap.add_argument("--model", default="face-diffusion")
     ap.add_argument("--weights")
     ap.add_argument("--nearby", type=float, help="a retry draws a variation of the failed face at this "
-                    "strength (ModelCard.reroll_nearby; a GAN); 0: the retry seed's own face")  # fmt: skip
+                    "strength (ModelCard.reroll_nearby); 0: the retry seed's own face")  # fmt: skip
     ap.add_argument("--max-reroll", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()

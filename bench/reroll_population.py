@@ -37,7 +37,7 @@ def main() -> None:
     ap.add_argument("--model", default="face-gan-text")
     ap.add_argument("--weights")
     ap.add_argument("--nearby", type=float, help="a retry draws a variation of the failed face at this "
-                    "strength (ModelCard.reroll_nearby; a GAN); 0: the retry seed's own face")  # fmt: skip
+                    "strength (ModelCard.reroll_nearby); 0: the retry seed's own face")  # fmt: skip
     ap.add_argument("--n", type=int, default=320)
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--reroll", default="0,2", help="comma-separated re-roll settings to compare")
@@ -45,12 +45,9 @@ def main() -> None:
     if args.nearby is not None:  # the engine's card, as if it shipped with this setting
         engine = api.engine(args.model, args.weights)
         engine.card = replace(engine.card, reroll_nearby=args.nearby or None)
-    rows = []
+    rows, step = [], api.engine(args.model, args.weights).card.max_images  # requests of the most it makes
     for prompt in PROMPTS:
         for k in (int(x) for x in args.reroll.split(",")):
-            step = api.engine(
-                args.model, args.weights
-            ).card.max_images  # requests of the most it makes at once
             faces = [f for first in range(0, args.n, step)
                      for f in generate(prompt, seed=args.seed + first, num_images=min(step, args.n - first),
                                        model=args.model, weights=args.weights, reroll=k)]  # fmt: skip

@@ -1,8 +1,8 @@
 """Re-roll bad faces at generation time: regenerate the faces that fail QA with new seeds (or as
-near relatives of the failed face), up to `tries` times each, and keep the first that passes (or
-the best seen). Every image leaves with its
-QA result, for its PNG metadata. (Keeping the least malformed of all tries instead was measured and
-set aside: it chose faces that ignore the prompt, docs/evaluation.md.)"""
+variations of the failed face), up to `tries` times each, and keep the first that passes (or the
+best seen). Every image leaves with its QA result, for its PNG metadata. (Keeping the least
+malformed of all tries instead was measured and set aside: it chose faces that ignore the prompt,
+docs/evaluation.md.)"""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def reroll(
     """`generate(seeds)` returns (len(seeds), H, W, 3) uint8 faces. Returns the kept faces and, per
     face, {"seed", "tries", "qa": verdict, "score", "ok"}. `tries=1` measures without regenerating.
     A retry is the retry seed's own face, or `retry(seeds, retry_seeds)`: a face drawn for each
-    failing seed from its retry seed (a GAN's near relative of the face, which keeps whom it drew)."""
+    failing seed from its retry seed (a variation of the failed face, which keeps whom it drew)."""
     if tries < 1:
         raise InvalidInput(f"tries must be at least 1, got {tries}")
     seeds = list(seeds)
