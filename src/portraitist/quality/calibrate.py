@@ -70,7 +70,7 @@ def labelled_faces(path: Path = LABELS_PATH) -> list[tuple[dict, np.ndarray, np.
         weights = WEIGHTS_BY_MODEL[labels["model"]]
         if hashlib.sha256(weights.read_bytes()).hexdigest() != labels["weights_sha256"]:
             raise CheckpointError(f"{path.name} labels faces of other weights than {weights.name}: label sheets of "
-                                  "these (python bench/face_sheet.py) before calibrating")  # fmt: skip
+                                  "these (python bench/label_sheet.py) before calibrating")  # fmt: skip
         for sheet in labels["sheets"]:
             first, n = sheet["first_seed"], sheet["count"]
             # each seed's own face, as labelled (no re-rolls)
